@@ -1,0 +1,38 @@
+// The contract between a host stack and netfilter: the five IPv4 hooks, in the order Linux's
+// ip_rcv / ip_forward / ip_local_deliver / __ip_local_out / ip_output call them, and the verdicts.
+//
+//   in ──PREROUTING──▶ route ──▶ INPUT ──▶ local socket
+//                           └──▶ FORWARD ──▶ POSTROUTING ──▶ out
+//   local socket ──OUTPUT──▶ route ──▶ POSTROUTING ──▶ out
+
+export const enum Hook {
+  PREROUTING = 0,
+  INPUT = 1,
+  FORWARD = 2,
+  OUTPUT = 3,
+  POSTROUTING = 4,
+}
+
+export const enum Verdict {
+  /** Go on; the packet may have been rewritten in place (NAT), checksums already fixed. */
+  ACCEPT = 0,
+  /** The stack stops processing and releases the slot. */
+  DROP = 1,
+}
+
+/** What the stack calls. `inDev`/`outDev` are interface names in the namespace ('' when not known at
+ *  that hook, as in Linux: no out device at PREROUTING/INPUT, no in device at OUTPUT/POSTROUTING). */
+export interface PacketFilter {
+  hook(hook: Hook, slot: number, l3off: number, inDev: string, outDev: string): Verdict;
+}
+
+/** What netfilter needs from its host stack. */
+export interface NetfilterHost {
+  /** `-m addrtype --dst-type LOCAL`: is this address one of the namespace's own (incl. 127/8, broadcast)? */
+  isLocalAddress(addr: number): boolean;
+  /** MASQUERADE's source: the address Linux's inet_select_addr picks on `outDev` for `dst` (0 if none). */
+  masqueradeSource(outDev: string, dst: number): number;
+  /** REJECT: the stack answers the packet at `l3off` in `slot` (ICMP error or TCP RST) as Linux's
+   *  nf_reject does. The slot still belongs to netfilter's caller (it will be dropped). */
+  reject(kind: 'icmp-port-unreachable' | 'icmp-host-unreachable' | 'icmp-net-unreachable' | 'icmp-admin-prohibited' | 'tcp-reset', slot: number, l3off: number, inDev: string): void;
+}
