@@ -113,7 +113,7 @@ export class PcapngWriter {
     this.checkOption('if_name', nameBytes);
     const precision = opts.precision ?? 'ns';
     const snaplen = opts.snaplen ?? PCAP_SNAPLEN;
-    const total = 20 + optLen(nameBytes.length) + optLen(1) + 4 + 4;
+    const total = 20 + optLen(nameBytes.length) + optLen(1) + 4; // fixed part and trailer, options, end
     const p = this.begin(BLOCK_IDB, total);
     const v = this.out.view;
     v.setUint16(p + 8, opts.linkType ?? LINKTYPE_ETHERNET, true);

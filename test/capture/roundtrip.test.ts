@@ -188,9 +188,22 @@ describe('pcapng writer → reader', () => {
       const total = v.getUint32(off + 4, true);
       expect(total % 4).toBe(0);
       expect(v.getUint32(off + total - 4, true)).toBe(total);
-      // the last option before the trailer is opt_endofopt
-      expect(v.getUint32(off + total - 8, true)).toBe(0);
-      types.push(v.getUint32(off, true));
+      const type = v.getUint32(off, true);
+      types.push(type);
+      // walk the options from where this block type's fixed part ends: every value padded, and
+      // opt_endofopt exactly before the trailer (no stray bytes)
+      let q = off + (type === 0x0a0d0d0a ? 24 : type === 1 ? 16 : 28 + ((v.getUint32(off + 20, true) + 3) & ~3));
+      for (;;) {
+        const code = v.getUint16(q, true);
+        const len = v.getUint16(q + 2, true);
+        if (code === 0) {
+          expect(len).toBe(0);
+          break;
+        }
+        for (let i = len; i < ((len + 3) & ~3); i++) expect(b[q + 4 + i]).toBe(0);
+        q += 4 + ((len + 3) & ~3);
+      }
+      expect(q).toBe(off + total - 8);
       off += total;
     }
     expect(types).toEqual([0x0a0d0d0a, 1, 6]);
