@@ -1,0 +1,174 @@
+// Parsers for the scalar values a scenario file holds: addresses, CIDRs, MACs, ports, durations, port
+// mappings, names. Each returns the parsed value or null; the schema (./spec.ts) turns null into an
+// "expected …, got …" error. Kept here (not src/wire/addr.ts) because the accepted spellings are the
+// scenario format's, e.g. leading zeros are refused since Linux's inet_aton would read them as octal.
+
+const OCTET = /^(0|[1-9][0-9]{0,2})$/;
+
+/** "192.0.2.1" -> 32-bit unsigned number; null if not a canonical dotted quad. */
+export function ipv4ToNum(s: string): number | null {
+  const parts = s.split('.');
+  if (parts.length !== 4) return null;
+  let n = 0;
+  for (const p of parts) {
+    if (!OCTET.test(p)) return null;
+    const b = Number(p);
+    if (b > 255) return null;
+    n = n * 256 + b;
+  }
+  return n >>> 0;
+}
+
+export function numToIpv4(n: number): string {
+  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+export interface Cidr {
+  addr: number;
+  len: number;
+}
+
+/** "A.B.C.D/len" with len 0-32; null otherwise. */
+export function parseCidr(s: string): Cidr | null {
+  const slash = s.indexOf('/');
+  if (slash < 0) return null;
+  const addr = ipv4ToNum(s.slice(0, slash));
+  const lenText = s.slice(slash + 1);
+  if (addr === null || !/^(0|[1-9][0-9]?)$/.test(lenText)) return null;
+  const len = Number(lenText);
+  if (len > 32) return null;
+  return { addr, len };
+}
+
+export function maskOf(len: number): number {
+  return len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+}
+
+export function networkOf(c: Cidr): number {
+  return (c.addr & maskOf(c.len)) >>> 0;
+}
+
+export function formatCidr(addr: number, len: number): string {
+  return `${numToIpv4(addr)}/${len}`;
+}
+
+/** Whether two CIDRs share any address. */
+export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
+  const len = Math.min(a.len, b.len);
+  const m = maskOf(len);
+  return ((a.addr & m) >>> 0) === ((b.addr & m) >>> 0);
+}
+
+export function cidrContains(c: Cidr, addr: number): boolean {
+  const m = maskOf(c.len);
+  return ((c.addr & m) >>> 0) === ((addr & m) >>> 0);
+}
+
+/** "02:00:00:00:00:01" (either case, ':' or '-' separated) -> lower-case colon form; null otherwise. */
+export function normaliseMac(s: string): string | null {
+  if (!/^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$/.test(s)) return null;
+  const sep = s[2];
+  if (s.split(sep!).length !== 6) return null;
+  return s.toLowerCase().replace(/-/g, ':');
+}
+
+/** Multicast (group bit set) or all-zero MACs cannot be an interface's address (Linux: EADDRNOTAVAIL). */
+export function macIsAssignable(mac: string): boolean {
+  const first = parseInt(mac.slice(0, 2), 16);
+  return (first & 1) === 0 && mac !== '00:00:00:00:00:00';
+}
+
+/** Whether a JS value is a port number 1-65535. */
+export function isPort(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 65535;
+}
+
+function portText(s: string): number | null {
+  if (!/^[1-9][0-9]{0,4}$/.test(s)) return null;
+  const n = Number(s);
+  return n <= 65535 ? n : null;
+}
+
+/** "200ms", "1s", "1.5s", "500us", or the number 0 -> nanoseconds (integer); null otherwise. */
+export function parseDuration(v: unknown): number | null {
+  if (v === 0) return 0;
+  if (typeof v !== 'string') return null;
+  const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s|us)$/.exec(v);
+  if (!m) return null;
+  const scale = m[2] === 's' ? 1e9 : m[2] === 'ms' ? 1e6 : 1e3;
+  const ns = Math.round(Number(m[1]) * scale);
+  return Number.isSafeInteger(ns) ? ns : null;
+}
+
+/** "HOST:PORT" where HOST is an IPv4 address or a node name. */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export function parseHostPort(s: string): HostPort | null {
+  const colon = s.lastIndexOf(':');
+  if (colon <= 0) return null;
+  const host = s.slice(0, colon);
+  const port = portText(s.slice(colon + 1));
+  if (port === null) return null;
+  if (ipv4ToNum(host) === null && !isNodeName(host)) return null;
+  return { host, port };
+}
+
+/** "[IP:]HOSTPORT:INNERPORT[/tcp|/udp]", as `docker run -p` and QEMU's hostfwd take them. */
+export interface PortMapping {
+  hostIp: string | null;
+  hostPort: number;
+  innerPort: number;
+  proto: 'tcp' | 'udp';
+}
+
+export function parsePortMapping(s: string): PortMapping | null {
+  let proto: 'tcp' | 'udp' = 'tcp';
+  let body = s;
+  const slash = s.indexOf('/');
+  if (slash >= 0) {
+    const p = s.slice(slash + 1);
+    if (p !== 'tcp' && p !== 'udp') return null;
+    proto = p;
+    body = s.slice(0, slash);
+  }
+  const parts = body.split(':');
+  let hostIp: string | null = null;
+  if (parts.length === 3) {
+    if (ipv4ToNum(parts[0]!) === null) return null;
+    hostIp = parts[0]!;
+  } else if (parts.length !== 2) {
+    return null;
+  }
+  const hostPort = portText(parts[parts.length - 2]!);
+  const innerPort = portText(parts[parts.length - 1]!);
+  if (hostPort === null || innerPort === null) return null;
+  return { hostIp, hostPort, innerPort, proto };
+}
+
+/** Node (host, container, VM) and wire names: letters, digits, '-', '_'. */
+export function isNodeName(s: string): boolean {
+  return /^[A-Za-z0-9_-]+$/.test(s) && s.length <= 64;
+}
+
+/**
+ * Why `s` is not a valid Linux interface name (dev_valid_name: 1-15 bytes, not "." or "..", no '/',
+ * ':' or whitespace), or null if it is one. NUL and other control characters are refused as well.
+ */
+export function interfaceNameProblem(s: string): string | null {
+  if (s.length === 0) return 'is empty';
+  if (Buffer.byteLength(s, 'utf8') > 15) return `is ${Buffer.byteLength(s, 'utf8')} bytes long (Linux allows 15)`;
+  if (s === '.' || s === '..') return `"${s}" is not allowed`;
+  if (s.includes('/')) return 'contains "/"';
+  if (s.includes(':')) return 'contains ":"';
+  // eslint-disable-next-line no-control-regex
+  if (/[\s\u0000-\u001f\u007f]/.test(s)) return 'contains whitespace or a control character';
+  return null;
+}
+
+/** Scenario names become `<name>.pcapng`: letters, digits, '.', '-', '_', not starting with '.'. */
+export function isScenarioName(s: string): boolean {
+  return /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(s) && s.length <= 128;
+}
