@@ -26,3 +26,8 @@ export class WireError extends Error {
     super(`${protocol}: ${code} at byte ${offset}: ${detail}`);
   }
 }
+
+/** The common case: fewer bytes than needed. `offset` is where the header (or field) starts. */
+export function truncated(protocol: string, offset: number, need: number, have: number): WireError {
+  return new WireError('truncated', protocol, offset, `need ${need} bytes, have ${have}`);
+}
