@@ -150,23 +150,25 @@ class Builder {
   host(name: string, m: MapVal, keyPos: Pos, wires: WireSpec[]): HostSpec {
     const path = `hosts.${name}`;
     const interfaces: InterfaceSpec[] = [];
+    const ipWheres = new Map<InterfaceSpec, Where[]>();
     for (const e of mapAt(m, 'interfaces')?.entries ?? []) {
       const im = e.value as MapVal;
+      const ipath = `${path}.interfaces.${e.key}`;
       const ipv = get(im, 'ip');
-      const ips: string[] =
-        ipv === undefined || (ipv.kind === 'scalar' && ipv.value === null)
-          ? []
-          : ipv.kind === 'seq'
-            ? ipv.items.map((x) => String((x as { value: unknown }).value))
-            : [String((ipv as { value: unknown }).value)];
-      interfaces.push({
+      const ipVals: Val[] = ipv === undefined ? [] : ipv.kind === 'seq' ? ipv.items : [ipv];
+      const ifc: InterfaceSpec = {
         name: e.key,
         wire: strOr(im, 'wire', ''),
-        ip: ips,
+        ip: ipVals.map((x) => String((x as { value: unknown }).value)),
         mac: macOrNull(im, 'mac'),
         mtu: numOr(im, 'mtu', DEFAULT_MTU),
-        where: this.where(e.keyPos, `${path}.interfaces.${e.key}`),
-      });
+        where: this.where(e.keyPos, ipath),
+      };
+      interfaces.push(ifc);
+      ipWheres.set(
+        ifc,
+        ipVals.map((x, i) => this.where(x.pos, ipv?.kind === 'seq' ? `${ipath}.ip[${i}]` : `${ipath}.ip`)),
+      );
       if (e.key === 'lo') {
         this.failAt(e.keyPos, `${path}.interfaces.lo`, 'lo is the loopback interface every host already has: give the interface another name');
       }
@@ -192,7 +194,7 @@ class Builder {
       vms: [],
       where: this.where(keyPos, path),
     };
-    this.checkInterfaceSubnets(host);
+    this.checkInterfaceSubnets(host, ipWheres);
     if (dockerM) host.docker = this.docker(host, dockerM, `${path}.docker`);
     for (const e of vmsM?.entries ?? []) host.vms.push(this.vm(host, e.key, e.value as MapVal, e.keyPos, `${path}.vms.${e.key}`));
     seqAt(m, 'routes')?.items.forEach((it, i) => {
@@ -205,12 +207,12 @@ class Builder {
   }
 
   /** Interfaces of one host on different wires must not have overlapping subnets; no address twice. */
-  checkInterfaceSubnets(h: HostSpec): void {
+  checkInterfaceSubnets(h: HostSpec, ipWheres: Map<InterfaceSpec, Where[]>): void {
     const seen: { c: Cidr; text: string; iface: InterfaceSpec }[] = [];
     for (const ifc of h.interfaces) {
       ifc.ip.forEach((text, i) => {
         const c = parseCidr(text)!;
-        const w: Where = { ...ifc.where, path: `${ifc.where.path}.ip${ifc.ip.length > 1 || i > 0 ? `[${i}]` : ''}` };
+        const w = ipWheres.get(ifc)![i]!;
         for (const o of seen) {
           if (o.iface === ifc && o.c.addr === c.addr) {
             this.fail(w, `${text}: the address is already on ${ifc.name} (Linux: "RTNETLINK answers: File exists")`);

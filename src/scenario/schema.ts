@@ -151,7 +151,12 @@ export function describeVal(v: Val): string {
   return String(v.value);
 }
 
-const join = (path: string, key: string): string => (path ? `${path}.${key}` : key);
+/** `path.key`, or `path["key"]` when the key is not a plain name (so the path stays readable). */
+export function keyPath(path: string, key: string): string {
+  if (!/^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/.test(key) || key.includes('..')) return `${path}[${JSON.stringify(key)}]`;
+  return path ? `${path}.${key}` : key;
+}
+const join = keyPath;
 
 function listWords(keys: string[]): string {
   return keys.join(', ');
