@@ -108,6 +108,9 @@ export interface RoutePlan {
 export interface IptablesPlan {
   nat: TablePlan;
   filter: TablePlan;
+  /** raw table (PREROUTING, OUTPUT): Docker 28 drops direct access to published container ports here.
+   *  Optional for compatibility; the compiler always sets it. Evaluated before conntrack/nat PREROUTING. */
+  raw?: TablePlan;
 }
 
 export interface TablePlan {
@@ -223,8 +226,9 @@ export interface SlirpPlan {
   guestAddr: Ipv4String; // 10.0.2.15 unless the scenario sets ip
   /** MAC libslirp answers with for the gateway (52:55:0a:00:02:02 for 10.0.2.2). */
   gatewayMac: MacString;
-  /** hostfwd: host port -> guest port. */
-  forwards: { proto: 'tcp' | 'udp'; hostPort: number; guestPort: number }[];
+  /** hostfwd: host port -> guest port. `hostAddr`: the host address the forward listens on (hostfwd's
+   *  hostaddr); absent or "0.0.0.0" means all of the host's addresses. */
+  forwards: { proto: 'tcp' | 'udp'; hostPort: number; guestPort: number; hostAddr?: Ipv4String }[];
 }
 
 export interface AnnouncePlan {
@@ -243,4 +247,13 @@ export interface DhcpServerPlan {
   router: Ipv4String | null;
   dns: Ipv4String | null;
   leaseSeconds: number;
+  /** Prefix length of the offered addresses (option 1, subnet mask); absent: the interface's. */
+  prefixLen?: number;
+  /** Address the server answers from (VirtualBox's host-only DHCP server is 192.168.56.100, not the host's
+   *  192.168.56.1); absent: the interface's primary address. */
+  serverAddr?: Ipv4String;
+  /** Fixed leases (libvirt `<host mac ip>`, dnsmasq dhcp-host): a client with this MAC gets this address.
+   *  The planner reserves one for every planned DHCP client so that traffic can name the VM and port
+   *  forwards can point at it. Absent: none. */
+  hosts?: { mac: MacString; ip: Ipv4String }[];
 }

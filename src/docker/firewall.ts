@@ -1,0 +1,143 @@
+// The iptables rules dockerd installs, replayed call by call from moby's bridge driver so that every
+// chain ends up in the order a real daemon leaves it (iptables-save of a fresh host).
+//
+// Engine 27 (libnetwork/drivers/bridge/setup_ip_tables_linux.go, libnetwork/iptables/iptables.go,
+// libnetwork/firewall_linux.go), default daemon options (userland-proxy on, so no hairpin NAT; icc on;
+// ip-masq on):
+//   start:    -t nat -N DOCKER; -N DOCKER; -N DOCKER-ISOLATION-STAGE-1/2 each with `-j RETURN`;
+//             FORWARD policy DROP (dockerd turned ip_forward on)
+//   network:  setupIPTablesInternal: -I POSTROUTING -s SUBNET ! -o BR -j MASQUERADE;
+//             -I DOCKER(nat) -i BR -j RETURN; setIcc: -I FORWARD -i BR -o BR -j ACCEPT;
+//             -I FORWARD -i BR ! -o BR -j ACCEPT;
+//             ProgramChain(nat): -A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER,
+//               -A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER (once);
+//             ProgramChain(filter): -I FORWARD -o BR -j DOCKER; -I FORWARD 1 -o BR -m conntrack
+//               --ctstate RELATED,ESTABLISHED -j ACCEPT;
+//             EnsureJumpRule(FORWARD, DOCKER-ISOLATION-STAGE-1);
+//             setINC: -I STAGE-1 -i BR ! -o BR -j STAGE-2; -I STAGE-2 -o BR -j DROP;
+//             arrangeUserFilterRule: -N DOCKER-USER, -A DOCKER-USER -j RETURN, EnsureJumpRule(FORWARD, DOCKER-USER)
+//   port:     ChainInfo.Forward: -A DOCKER(nat) [-d HOSTIP] ! -i BR -p P --dport HP -j DNAT --to-destination CIP:CP;
+//             -A DOCKER(filter) -d CIP ! -i BR -o BR -p P --dport CP -j ACCEPT;
+//             -A POSTROUTING -s CIP -d CIP -p P --dport CP -j MASQUERADE
+//
+// Engine 28 (internal/iptabler: iptabler.go, network.go, port.go):
+//   start:    -t nat -N DOCKER; -N DOCKER, DOCKER-FORWARD, DOCKER-BRIDGE, DOCKER-CT, DOCKER-ISOLATION-STAGE-1/2
+//             (no RETURN rules); -A PREROUTING/-A OUTPUT jumps to nat DOCKER; EnsureJumpRule FORWARD →
+//             DOCKER-FORWARD, then DOCKER-FORWARD → DOCKER-BRIDGE, STAGE-1, DOCKER-CT (each to the top, so
+//             DOCKER-FORWARD reads CT, STAGE-1, BRIDGE); FORWARD policy DROP
+//   network:  -I POSTROUTING -s SUBNET ! -o BR -j MASQUERADE; -I DOCKER(nat) -i BR -j RETURN;
+//             -A DOCKER-FORWARD -i BR -j ACCEPT; -A DOCKER ! -i BR -o BR -j DROP;
+//             -A DOCKER-CT -o BR -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT; -A DOCKER-BRIDGE -o BR -j DOCKER;
+//             setINC: -A STAGE-1 -i BR ! -o BR -j STAGE-2; -I STAGE-2 -o BR -j DROP; DOCKER-USER as in 27
+//   port:     -t raw -A PREROUTING -d CIP ! -i BR -p P --dport CP -j DROP (direct-access filtering);
+//             (host IP on loopback: -t raw -A PREROUTING -d HOSTIP ! -i lo -p P --dport HP -j DROP);
+//             -A DOCKER(nat) [-d HOSTIP] ! -i BR -p P --dport HP -j DNAT --to-destination CIP:CP;
+//             -I DOCKER(filter) -d CIP ! -i BR -o BR -p P --dport CP -j ACCEPT (above the network's DROP)
+//             (the hairpin MASQUERADE is only added with userland-proxy off, not by default)
+
+import type { Tables } from '../plan/rules.js';
+
+export type Engine = 27 | 28;
+
+export interface FwNetwork {
+  bridge: string;
+  /** Network prefix, e.g. "172.17.0.0/16". */
+  subnet: string;
+}
+
+export interface FwPort {
+  proto: 'tcp' | 'udp';
+  /** null: all host addresses. */
+  hostIp: string | null;
+  hostPort: number;
+  containerIp: string;
+  containerPort: number;
+}
+
+const ISO1 = 'DOCKER-ISOLATION-STAGE-1';
+const ISO2 = 'DOCKER-ISOLATION-STAGE-2';
+
+export function daemonStart(t: Tables, engine: Engine): void {
+  t.newChain('nat', 'DOCKER');
+  t.newChain('filter', 'DOCKER');
+  if (engine === 27) {
+    t.newChain('filter', ISO1);
+    t.newChain('filter', ISO2);
+    t.append('filter', ISO1, '-j RETURN');
+    t.append('filter', ISO2, '-j RETURN');
+  } else {
+    t.newChain('filter', 'DOCKER-FORWARD');
+    t.newChain('filter', 'DOCKER-BRIDGE');
+    t.newChain('filter', 'DOCKER-CT');
+    t.newChain('filter', ISO1);
+    t.newChain('filter', ISO2);
+    addNatJumps(t);
+    t.ensureJump('filter', 'FORWARD', 'DOCKER-FORWARD');
+    t.ensureJump('filter', 'DOCKER-FORWARD', 'DOCKER-BRIDGE');
+    t.ensureJump('filter', 'DOCKER-FORWARD', ISO1);
+    t.ensureJump('filter', 'DOCKER-FORWARD', 'DOCKER-CT');
+  }
+  // dockerd enables net.ipv4.ip_forward and, having done so, sets the FORWARD policy to DROP.
+  t.policy('filter', 'FORWARD', 'DROP');
+}
+
+function addNatJumps(t: Tables): void {
+  t.append('nat', 'PREROUTING', '-m addrtype --dst-type LOCAL -j DOCKER');
+  t.append('nat', 'OUTPUT', '! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER');
+}
+
+function arrangeUserChain(t: Tables): void {
+  t.newChain('filter', 'DOCKER-USER');
+  t.append('filter', 'DOCKER-USER', '-j RETURN');
+  t.ensureJump('filter', 'FORWARD', 'DOCKER-USER');
+}
+
+/** Rules for one bridge network (docker0 or a user-defined one), as its creation leaves them. */
+export function bridgeNetwork(t: Tables, engine: Engine, n: FwNetwork): void {
+  const br = n.bridge;
+  t.insert('nat', 'POSTROUTING', `-s ${n.subnet} ! -o ${br} -j MASQUERADE`);
+  t.insert('nat', 'DOCKER', `-i ${br} -j RETURN`);
+  if (engine === 27) {
+    t.insert('filter', 'FORWARD', `-i ${br} -o ${br} -j ACCEPT`);
+    t.insert('filter', 'FORWARD', `-i ${br} ! -o ${br} -j ACCEPT`);
+    addNatJumps(t);
+    t.insert('filter', 'FORWARD', `-o ${br} -j DOCKER`);
+    t.insert('filter', 'FORWARD', `-o ${br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`, 1);
+    t.ensureJump('filter', 'FORWARD', ISO1);
+    t.insert('filter', ISO1, `-i ${br} ! -o ${br} -j ${ISO2}`);
+    t.insert('filter', ISO2, `-o ${br} -j DROP`);
+  } else {
+    t.append('filter', 'DOCKER-FORWARD', `-i ${br} -j ACCEPT`);
+    t.append('filter', 'DOCKER', `! -i ${br} -o ${br} -j DROP`);
+    t.append('filter', 'DOCKER-CT', `-o ${br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`);
+    t.append('filter', 'DOCKER-BRIDGE', `-o ${br} -j DOCKER`);
+    t.append('filter', ISO1, `-i ${br} ! -o ${br} -j ${ISO2}`);
+    t.insert('filter', ISO2, `-o ${br} -j DROP`);
+  }
+  arrangeUserChain(t);
+}
+
+/** Rules for one published port (`docker run -p`) of a container on bridge `n`. */
+export function publishPort(t: Tables, engine: Engine, n: FwNetwork, p: FwPort): void {
+  const br = n.bridge;
+  const m = `-p ${p.proto} -m ${p.proto}`;
+  const hostDst = p.hostIp && p.hostIp !== '0.0.0.0' ? `-d ${p.hostIp}/32 ` : '';
+  const dnat = `${hostDst}! -i ${br} ${m} --dport ${p.hostPort} -j DNAT --to-destination ${p.containerIp}:${p.containerPort}`;
+  const accept = `-d ${p.containerIp}/32 ! -i ${br} -o ${br} ${m} --dport ${p.containerPort} -j ACCEPT`;
+  if (engine === 27) {
+    t.append('nat', 'DOCKER', dnat);
+    t.append('filter', 'DOCKER', accept);
+    t.append(
+      'nat',
+      'POSTROUTING',
+      `-s ${p.containerIp}/32 -d ${p.containerIp}/32 ${m} --dport ${p.containerPort} -j MASQUERADE`,
+    );
+  } else {
+    if (p.hostIp && p.hostIp.startsWith('127.')) {
+      t.append('raw', 'PREROUTING', `-d ${p.hostIp}/32 ! -i lo ${m} --dport ${p.hostPort} -j DROP`);
+    }
+    t.append('raw', 'PREROUTING', `-d ${p.containerIp}/32 ! -i ${br} ${m} --dport ${p.containerPort} -j DROP`);
+    t.append('nat', 'DOCKER', dnat);
+    t.insert('filter', 'DOCKER', accept);
+  }
+}
