@@ -7,6 +7,17 @@
 //
 // Capture taps sit on the device the way tcpdump's packet socket does (dev_queue_xmit_nit on the way
 // out, __netif_receive_skb on the way in), so a tap on every interface sees what `tcpdump -i IF` sees.
+// tcpdump puts the interface in promiscuous mode, so taps see every frame that reaches the device, not
+// only those addressed to it; the sink (the stack) drops PACKET_OTHERHOST frames as ip_rcv does —
+// `packetType` below tells it which those are. What each device kind shows:
+//   Nic, Veth: both directions.              Loopback: each frame once, 'in' (libpcap skips lo's outgoing copy).
+//   Bridge device (docker0): 'out' for what its stack sends; 'in' for what is passed up to it and, while
+//     it has taps (promiscuous), for every frame the bridge receives on a port (br_handle_frame_finish).
+//   Macvlan child: its own frames.           Macvlan parent: everything it sends (its own and children's
+//     frames leaving through it) and receives (also frames then dispatched to children, and
+//     sibling-to-sibling unicast, which Linux passes through the parent with dev_forward_skb).
+//
+// Slots handed to the sink are never shared (`receive` unshares them), so the stack may write into them.
 
 import type { Engine } from '../sim/engine.js';
 
@@ -33,8 +44,15 @@ export abstract class NetDevice {
   /** Bridge port or macvlan parent hook (Linux's rx_handler). */
   rxHandler: RxHandler | null = null;
   readonly taps: CaptureTap[] = [];
-  /** Frames dropped at this device (down, no sink), for the run summary. */
+  /** Frames dropped at this device (down, no sink, no carrier), for the run summary. */
   drops = 0;
+  /** The bridge this device is a port of (Linux's `master`), or null. */
+  master: NetDevice | null = null;
+  /** Port number in `master` (the bridge's port_no), -1 when not a port. */
+  portNo = -1;
+  /** `receive` bound once, for scheduling a delivery on the engine without a closure per frame:
+   *  `engine.after(0, dev.receiveEvent, slot)` is netif_rx (the frame arrives later in this instant). */
+  readonly receiveEvent: (slot: number) => void = (slot: number): void => this.receive(slot);
 
   constructor(
     readonly engine: Engine,
@@ -66,7 +84,8 @@ export abstract class NetDevice {
     }
     if (this.taps.length !== 0) this.tap(slot, 'in');
     if (this.rxHandler !== null && this.rxHandler(this, slot)) return;
-    if (this.sink !== null) this.sink.deliver(this, slot);
+    // The stack may rewrite what it is given (TTL, NAT): hand it a slot nobody else holds.
+    if (this.sink !== null) this.sink.deliver(this, pool.unshare(slot));
     else {
       this.drops++;
       pool.release(slot);
@@ -76,7 +95,8 @@ export abstract class NetDevice {
   /** The link-specific part of transmit: hand the frame to the peer / wire / bridge / parent. */
   protected abstract xmit(slot: number): void;
 
-  private tap(slot: number, direction: 'in' | 'out'): void {
+  /** Shows the frame to every capture tap of this device (the caller keeps its reference). */
+  protected tap(slot: number, direction: 'in' | 'out'): void {
     const pool = this.engine.pool;
     const now = this.engine.now;
     const bytes = pool.bytes;
@@ -84,4 +104,24 @@ export abstract class NetDevice {
     const len = pool.len[slot]!;
     for (let i = 0; i < this.taps.length; i++) this.taps[i]!.frame(now, bytes, base, len, direction);
   }
+}
+
+// ---- eth_type_trans: how the stack classifies a received frame --------------------------------
+
+export const PACKET_HOST = 0;
+export const PACKET_BROADCAST = 1;
+export const PACKET_MULTICAST = 2;
+export const PACKET_OTHERHOST = 3;
+export type PacketType = typeof PACKET_HOST | typeof PACKET_BROADCAST | typeof PACKET_MULTICAST | typeof PACKET_OTHERHOST;
+
+/** skb->pkt_type as eth_type_trans sets it for a frame received on `dev`: the stack (ip_rcv, arp_rcv)
+ *  drops PACKET_OTHERHOST frames, which reach it only because capture made the device promiscuous. */
+export function packetType(dev: NetDevice, slot: number): PacketType {
+  const pool = dev.engine.pool;
+  const view = pool.view;
+  const b = pool.base(slot);
+  const hi = view.getUint16(b);
+  const lo = view.getUint32(b + 2);
+  if ((hi & 0x0100) !== 0) return hi === 0xffff && lo === 0xffffffff ? PACKET_BROADCAST : PACKET_MULTICAST;
+  return hi * 0x100000000 + lo === dev.mac ? PACKET_HOST : PACKET_OTHERHOST;
 }
