@@ -18,9 +18,16 @@ function errorOf(fn: () => unknown): ScenarioError {
 }
 
 /** The value part of the scenario, without positions (for whole-object comparisons). */
-function strip<T>(v: T): T {
-  return JSON.parse(JSON.stringify(v, (k, x) => (k === 'where' || k === 'targetWhere' ? undefined : x))) as T;
+type NoWhere<T> = T extends (infer U)[]
+  ? NoWhere<U>[]
+  : T extends object
+    ? { [K in keyof T as K extends 'where' | 'targetWhere' ? never : K]: NoWhere<T[K]> }
+    : T;
+function strip<T>(v: T): NoWhere<T> {
+  return JSON.parse(JSON.stringify(v, (k, x) => (k === 'where' || k === 'targetWhere' ? undefined : x))) as NoWhere<T>;
 }
+/** Type-checks an expected value against the stripped type. */
+const shape = <T>(v: NoWhere<T>): NoWhere<T> => v;
 
 const HTTP = 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello';
 const GET = 'GET /index.html HTTP/1.1\r\nHost: example\r\n\r\n';
@@ -31,7 +38,7 @@ describe('the SCENARIO.md complete example', () => {
   const s = parseScenario(yaml, 'example.yaml');
 
   it('loads with the documented values and defaults', () => {
-    expect(strip(s)).toEqual({
+    expect(strip(s)).toEqual(shape<Scenario>({
       file: 'example.yaml',
       version: 1,
       name: 'docker-bridge-nat',
@@ -93,7 +100,7 @@ describe('the SCENARIO.md complete example', () => {
           timeoutNs: 2e9,
         },
       ],
-    } satisfies Scenario as unknown as Scenario);
+    }));
   });
 
   it('keeps positions for nodes and traffic (line of the docs block)', () => {
@@ -123,12 +130,12 @@ describe('the real-capture fixtures', () => {
     expect(strip(dh.docker!.containers[1]!.services)).toEqual([
       { name: 'tcp/8000', proto: 'tcp', port: 8000, bind: '0.0.0.0', reply: HTTP, echo: false, reuseport: false },
     ]);
-    expect(strip(s.traffic)).toEqual([
+    expect(strip(s.traffic)).toEqual(shape<TrafficSpec[]>([
       {
         kind: 'tcp', index: 0, atNs: 0, from: 'ct1', target: { kind: 'ip', ip: '172.17.0.3' }, port: 8000,
         send: GET, sport: null, bind: null, timeoutNs: 10e9,
       },
-    ] satisfies TrafficSpec[] as unknown as TrafficSpec[]);
+    ]));
   });
 
   it('nat-basic: server services, default route, ping/tcp/udp', () => {
