@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { register as registerReal } from './real.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -9,6 +10,7 @@ export function buildProgram(): Command {
     .name('wirebox')
     .description('Packet-level emulator of container and VM networks; writes a pcap per interface')
     .version('0.1.0');
+  registerReal(program);
   return program;
 }
 

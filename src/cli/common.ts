@@ -1,0 +1,51 @@
+// What every subcommand shares: turning a scenario file into a plan, and turning the errors a user can
+// act on (a bad scenario, a bad capture file, a missing tool) into one clear message and exit code 2,
+// never a stack trace.
+
+import { CaptureError } from '../capture/error.js';
+import { compilePlan } from '../plan/compile.js';
+import type { WorldPlan } from '../plan/plan.js';
+import { RealRunError } from '../real/run.js';
+import { ScenarioError } from '../scenario/errors.js';
+import { loadScenarioFile, parseScenario } from '../scenario/load.js';
+import { WireError } from '../wire/errors.js';
+import { BUILTIN_EXAMPLE, BUILTIN_EXAMPLE_NAME } from '../scenario/example.js';
+
+/** An error whose message is for the user as it stands. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Exit code for bad input (a scenario, a capture file, arguments) and for a missing prerequisite. */
+export const EXIT_BAD_INPUT = 2;
+
+export function isUserError(err: unknown): err is Error {
+  return (
+    err instanceof ScenarioError ||
+    err instanceof CaptureError ||
+    err instanceof WireError ||
+    err instanceof RealRunError ||
+    err instanceof UsageError
+  );
+}
+
+/** Runs a subcommand body; prints user errors plainly and exits 2. Anything else is a bug: it is
+ *  reported as one, with the stack, and exit code 70 (EX_SOFTWARE). */
+export async function guard(body: () => Promise<void> | void): Promise<void> {
+  try {
+    await body();
+  } catch (err) {
+    if (isUserError(err)) {
+      process.stderr.write(`wirebox: ${err.message}\n`);
+      process.exit(EXIT_BAD_INPUT);
+    }
+    process.stderr.write(`wirebox: internal error (please report it): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(70);
+  }
+}
+
+/** The scenario at `file` (or the built-in example when none is given), compiled to a plan. */
+export function loadPlan(file: string | undefined): WorldPlan {
+  const scenario = file === undefined ? parseScenario(BUILTIN_EXAMPLE, BUILTIN_EXAMPLE_NAME) : loadScenarioFile(file);
+  return compilePlan(scenario);
+}

@@ -1,0 +1,310 @@
+// `wirebox real`: the same WorldPlan the emulator runs, built on the real Linux kernel — namespaces,
+// veth pairs, bridges, macvlans, the very iptables rules the Docker and VM models produced (through
+// iptables-restore), slirp4netns for user-mode VMs, a small agent per namespace for services and
+// traffic, and tcpdump on every captured interface. Output has the layout of `wirebox run`.
+//
+// It always cleans up: on success, on error, on SIGINT/SIGTERM, and — through a detached watchdog
+// that outlives a SIGKILLed runner — even when killed outright.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { NamespacePlan, WorldPlan } from '../plan/plan.js';
+import { formatIptablesSave } from '../netfilter/iptables-save.js';
+import { AGENT_PY } from './agent.js';
+import { NS_PREFIX, buildTopology, nsName, slirpTapCommands, type Argv } from './topology.js';
+
+/** A problem the user can act on; the CLI prints its message alone and exits 2. */
+export class RealRunError extends Error {
+  override name = 'RealRunError';
+}
+
+export interface RealOptions {
+  outDir: string;
+  /** Extra time after the last traffic entry finished, for trailing FINs/ACKs (ms). */
+  settleMs?: number;
+  /** Progress lines (to stderr in the CLI). */
+  log?: (line: string) => void;
+}
+
+export interface RealResult {
+  files: string[];
+  logs: string[];
+}
+
+interface ToolNeed {
+  cmd: string;
+  pkg: string;
+}
+
+/** What `real` needs for this plan, with the Debian package that provides each. */
+export function toolsNeeded(plan: WorldPlan): ToolNeed[] {
+  const needs: ToolNeed[] = [
+    { cmd: 'ip', pkg: 'iproute2' },
+    { cmd: 'iptables-restore', pkg: 'iptables' },
+    { cmd: 'tcpdump', pkg: 'tcpdump' },
+    { cmd: 'python3', pkg: 'python3' },
+  ];
+  if (plan.traffic.some((t) => t.kind === 'ping')) needs.push({ cmd: 'ping', pkg: 'iputils-ping' });
+  if (plan.slirps.length > 0) needs.push({ cmd: 'slirp4netns', pkg: 'slirp4netns' });
+  return needs;
+}
+
+export function which(cmd: string): boolean {
+  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+  return r.status === 0;
+}
+
+/** Checks everything before touching the system; throws RealRunError naming what is missing. */
+export function preflight(plan: WorldPlan): void {
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    throw new RealRunError('wirebox real needs root: it creates network namespaces, veth pairs and iptables rules. Run it as root (e.g. with sudo). Nothing was changed.');
+  }
+  const missing = toolsNeeded(plan).filter((t) => !which(t.cmd));
+  if (missing.length > 0) {
+    throw new RealRunError(
+      `wirebox real needs ${missing.map((m) => m.cmd).join(', ')}, not found on PATH; on Debian: apt-get install ${[...new Set(missing.map((m) => m.pkg))].join(' ')}. Nothing was changed.`,
+    );
+  }
+  const left = leftoverNamespaces();
+  if (left.length > 0) {
+    throw new RealRunError(
+      `namespaces of a previous wirebox real run remain: ${left.join(', ')}. Remove them with \`wirebox real --cleanup\` (or \`ip netns del NAME\` for each) and run again. Nothing was changed.`,
+    );
+  }
+  for (const ns of plan.namespaces) {
+    if (ns.dhcpClient.length > 0 || ns.dhcpServers.length > 0) {
+      throw new RealRunError(`namespace ${ns.name} uses DHCP, which wirebox real does not run yet: give the VM a fixed address with \`ip:\`. Nothing was changed.`);
+    }
+  }
+}
+
+export function leftoverNamespaces(): string[] {
+  const r = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  if (r.status !== 0) return [];
+  return r.stdout
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n.startsWith(NS_PREFIX));
+}
+
+/** Kills every process in the `wb-` namespaces and deletes them. Returns the names removed. */
+export function cleanupNamespaces(names: string[] = leftoverNamespaces()): string[] {
+  const removed: string[] = [];
+  for (const ns of [...names].reverse()) {
+    const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' });
+    for (const pid of (pids.stdout ?? '').split(/\s+/).filter(Boolean)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    const r = spawnSync('ip', ['netns', 'del', ns], { encoding: 'utf8' });
+    if (r.status === 0) removed.push(ns);
+  }
+  return removed;
+}
+
+function run(argv: Argv, input?: string): void {
+  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
+  if (r.status !== 0) {
+    const why = (r.stderr || r.stdout || String(r.error ?? '')).trim();
+    throw new RealRunError(`command failed: ${argv.join(' ')}: ${why}`);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((res) => setTimeout(res, ms));
+}
+
+/** Lines of a child's stream, delivered to `onLine`. */
+function lines(child: ChildProcess, stream: 'stdout' | 'stderr', onLine: (l: string) => void): void {
+  const s = child[stream];
+  if (s) createInterface({ input: s }).on('line', onLine);
+}
+
+function waitFor<T>(what: string, ms: number, poll: () => T | undefined): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const tick = () => {
+      let v: T | undefined;
+      try {
+        v = poll();
+      } catch (err) {
+        return reject(err);
+      }
+      if (v !== undefined) return resolve(v);
+      if (Date.now() - started > ms) return reject(new RealRunError(`timed out after ${ms} ms waiting for ${what}`));
+      setTimeout(tick, 25);
+    };
+    tick();
+  });
+}
+
+/** Runs `plan` on the real kernel and writes `<captureName>.pcap` per captured interface into opts.outDir. */
+export async function runReal(plan: WorldPlan, opts: RealOptions): Promise<RealResult> {
+  const log = opts.log ?? (() => {});
+  preflight(plan);
+  const topo = buildTopology(plan);
+  const work = mkdtempSync(join(tmpdir(), 'wirebox-real-'));
+  const stage = join(work, 'captures');
+  mkdirSync(stage);
+  const children: ChildProcess[] = [];
+  const logs: string[] = [];
+  let created: string[] = [];
+
+  // A watchdog outliving us: if this process dies without cleaning up (SIGKILL), it does.
+  const watchdog = spawn(
+    'sh',
+    ['-c', `while kill -0 ${process.pid} 2>/dev/null; do sleep 0.5; done; for ns in ${topo.namespaces.slice().reverse().join(' ')}; do for p in $(ip netns pids $ns 2>/dev/null); do kill -9 $p; done; ip netns del $ns 2>/dev/null; done; rm -rf ${work}`],
+    { detached: true, stdio: 'ignore' },
+  );
+  watchdog.unref();
+
+  const cleanup = () => {
+    for (const c of children) {
+      if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    }
+    cleanupNamespaces(created);
+    created = [];
+  };
+  const onSignal = (sig: NodeJS.Signals) => {
+    cleanup();
+    rmSync(work, { recursive: true, force: true });
+    try {
+      watchdog.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
+    process.stderr.write(`wirebox real: interrupted (${sig}); namespaces removed\n`);
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    log(`building ${topo.namespaces.length} namespaces`);
+    for (const argv of topo.commands) {
+      if (argv[0] === 'ip' && argv[1] === 'netns' && argv[2] === 'add') created.push(argv[3]!);
+      run(argv);
+    }
+
+    for (const ns of plan.namespaces) {
+      run(['ip', 'netns', 'exec', nsName(ns.name), 'iptables-restore'], formatIptablesSave(ns.iptables));
+    }
+
+    for (const s of plan.slirps) {
+      const guest = plan.namespaces.find((n) => n.name === s.guest.ns)!;
+      const iface = guest.interfaces.find((i) => i.name === s.guest.ifname)!;
+      const api = join(work, `slirp-${s.name}.sock`);
+      const child = spawn('ip', ['netns', 'exec', nsName(s.hostNs), 'slirp4netns', '--netns-type=path', '--disable-host-loopback', '--mtu=' + iface.mtu, '--api-socket', api, `/run/netns/${nsName(s.guest.ns)}`, s.guest.ifname], { stdio: ['ignore', 'pipe', 'pipe'] });
+      children.push(child);
+      lines(child, 'stderr', (l) => logs.push(`slirp4netns ${s.name}: ${l}`));
+      await waitFor(`slirp4netns to create ${s.guest.ifname} in ${s.guest.ns}`, 5000, () =>
+        spawnSync('ip', ['-n', nsName(s.guest.ns), 'link', 'show', s.guest.ifname], { stdio: 'ignore' }).status === 0 ? true : undefined,
+      );
+      for (const argv of slirpTapCommands(guest, iface)) run(argv);
+      for (const f of s.forwards) {
+        await slirpApi(api, { execute: 'add_hostfwd', arguments: { proto: f.proto, host_addr: '0.0.0.0', host_port: f.hostPort, guest_port: f.guestPort } });
+      }
+      if (iface.capture) topo.captures.push({ ns: nsName(guest.name), ifname: iface.name, captureName: iface.captureName });
+    }
+
+    // Captures.
+    const files: string[] = [];
+    const listening = new Set<ChildProcess>();
+    for (const c of topo.captures) {
+      const file = join(stage, `${c.captureName}.pcap`);
+      files.push(`${c.captureName}.pcap`);
+      const td = spawn('ip', ['netns', 'exec', c.ns, 'tcpdump', '-i', c.ifname, '-s', '0', '-U', '-n', '-Z', 'root', '-w', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+      children.push(td);
+      lines(td, 'stderr', (l) => {
+        if (l.includes('listening on')) listening.add(td);
+      });
+    }
+    const tcpdumps = children.slice(children.length - topo.captures.length);
+    await waitFor('tcpdump to start on every interface', 10000, () => (tcpdumps.every((t) => listening.has(t)) ? true : undefined));
+
+    // Agents: services up everywhere, then traffic from one shared start time.
+    const agentFile = join(work, 'agent.py');
+    writeFileSync(agentFile, AGENT_PY);
+    const agents: { ns: NamespacePlan; child: ChildProcess; ready: boolean; done: boolean; failed: string | null; hasTraffic: boolean }[] = [];
+    for (const ns of plan.namespaces) {
+      const traffic = plan.traffic.filter((t) => t.ns === ns.name);
+      if (ns.services.length === 0 && traffic.length === 0 && ns.announce.length === 0) continue;
+      const cfgFile = join(work, `agent-${ns.name}.json`);
+      writeFileSync(cfgFile, JSON.stringify({ ns: ns.name, services: ns.services, traffic, announce: ns.announce }));
+      const child = spawn('ip', ['netns', 'exec', nsName(ns.name), 'python3', agentFile, cfgFile], { stdio: ['pipe', 'pipe', 'pipe'] });
+      children.push(child);
+      const a = { ns, child, ready: false, done: false, failed: null as string | null, hasTraffic: traffic.length > 0 || ns.announce.length > 0 };
+      agents.push(a);
+      lines(child, 'stdout', (l) => {
+        if (l === 'ready') a.ready = true;
+        else if (l === 'done') a.done = true;
+        else if (l.startsWith('log ')) logs.push(`${ns.name}: ${l.slice(4)}`);
+        else if (l.startsWith('error ')) a.failed = l.slice(6);
+      });
+      lines(child, 'stderr', (l) => logs.push(`${ns.name} agent: ${l}`));
+      child.on('exit', (code) => {
+        if (!a.done && code !== 0 && a.failed === null) a.failed = `agent exited with ${code}`;
+      });
+    }
+    await waitFor('services to start', 10000, () => {
+      const bad = agents.find((a) => a.failed !== null);
+      if (bad) throw new RealRunError(`${bad.ns.name}: ${bad.failed}`);
+      return agents.every((a) => a.ready) ? true : undefined;
+    });
+
+    const t0 = Date.now() / 1000 + 0.3;
+    for (const a of agents) a.child.stdin?.write(`go ${t0.toFixed(6)}\n`);
+    const lastNs = plan.traffic.reduce((m, t) => Math.max(m, t.atNs + ('timeoutNs' in t ? t.timeoutNs : t.count * t.intervalNs + 2e9)), 0);
+    const announceNs = plan.namespaces.flatMap((n) => n.announce).reduce((m, a) => Math.max(m, a.atNs + a.count * a.intervalNs), 0);
+    log(`running traffic (${plan.traffic.length} entries)`);
+    await waitFor('traffic to finish', Math.max(lastNs, announceNs) / 1e6 + 15000, () => {
+      const bad = agents.find((a) => a.failed !== null);
+      if (bad) throw new RealRunError(`${bad.ns.name}: ${bad.failed}`);
+      return agents.every((a) => a.done || !a.hasTraffic) ? true : undefined;
+    });
+    await sleep(opts.settleMs ?? 1000);
+
+    // Stop tcpdump gracefully so every packet is written, then everything else.
+    for (const td of tcpdumps) td.kill('SIGINT');
+    await waitFor('tcpdump to finish writing', 5000, () => (tcpdumps.every((t) => t.exitCode !== null || t.signalCode !== null) ? true : undefined));
+    cleanup();
+
+    // Only now does the output folder get the files: a failed run leaves none half-written.
+    mkdirSync(opts.outDir, { recursive: true });
+    for (const f of readdirSync(stage)) renameSync(join(stage, f), join(opts.outDir, f));
+    return { files, logs };
+  } finally {
+    cleanup();
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    try {
+      watchdog.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
+    if (existsSync(work)) rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** One request to slirp4netns's API socket (JSON in, JSON out). */
+async function slirpApi(path: string, req: unknown): Promise<void> {
+  const { createConnection } = await import('node:net');
+  await waitFor(`slirp4netns API socket ${path}`, 5000, () => (existsSync(path) ? true : undefined));
+  await new Promise<void>((resolve, reject) => {
+    const sock = createConnection(path);
+    let reply = '';
+    sock.on('connect', () => sock.end(JSON.stringify(req)));
+    sock.on('data', (d) => (reply += d.toString()));
+    sock.on('error', reject);
+    sock.on('close', () => {
+      if (reply.includes('"error"')) reject(new RealRunError(`slirp4netns refused ${JSON.stringify(req)}: ${reply.trim()}`));
+      else resolve();
+    });
+  });
+}
