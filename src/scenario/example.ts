@@ -1,12 +1,13 @@
-// The scenario `wirebox run` (and `wirebox real`) use when no file is given: a container on Docker's
-// default bridge reaching a server on the LAN through MASQUERADE — ping, a TCP request, a UDP echo.
+// The complete example of docs/SCENARIO.md, built in: what `wirebox run` runs when given no file.
+// test/scenario/load.test.ts checks that it is the docs' example, character for character.
 
-export const BUILTIN_EXAMPLE_NAME = 'builtin-example.yaml';
+/** File name the built-in example is reported under (in errors, and for its default name). */
+export const BUILTIN_EXAMPLE_NAME = 'example.yaml';
 
 export const BUILTIN_EXAMPLE = `version: 1
 name: docker-bridge-nat
-seed: 1
-wires:
+seed: 1                         # every random choice (ISNs, IP ids, ephemeral ports, unset MACs) derives from it
+wires:                          # L2 segments outside any host: a LAN switch, or a cable between two hosts
   wan: {}
 hosts:
   server:
@@ -15,7 +16,7 @@ hosts:
     services:
       - { tcp: 80, reply: "HTTP/1.0 200 OK\\r\\n\\r\\nhi" }
       - { udp: 7, echo: true }
-  dh:
+  dh:                           # a Linux host running dockerd
     interfaces:
       eth0: { wire: wan, ip: 192.0.2.10/24, mac: "02:00:00:00:00:10" }
     routes:

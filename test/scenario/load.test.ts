@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadScenarioFile, parseScenario, ScenarioError } from '../../src/scenario/load.js';
 import type { Scenario, TrafficSpec } from '../../src/scenario/types.js';
+import { BUILTIN_EXAMPLE, BUILTIN_EXAMPLE_NAME } from '../../src/scenario/example.js';
 
 const root = join(import.meta.dirname, '../..');
 const real = (name: string): string => join(root, 'fixtures/real-captures', name, 'scenario.yaml');
@@ -101,6 +102,11 @@ describe('the SCENARIO.md complete example', () => {
         },
       ],
     }));
+  });
+
+  it('is the built-in example, character for character', () => {
+    expect(BUILTIN_EXAMPLE).toBe(yaml);
+    expect(parseScenario(BUILTIN_EXAMPLE, BUILTIN_EXAMPLE_NAME).name).toBe('docker-bridge-nat');
   });
 
   it('keeps positions for nodes and traffic (line of the docs block)', () => {
