@@ -22,6 +22,7 @@ export const enum Verdict {
 
 /** What the stack calls. `inDev`/`outDev` are interface names in the namespace ('' when not known at
  *  that hook, as in Linux: no out device at PREROUTING/INPUT, no in device at OUTPUT/POSTROUTING). */
+/** `l3off` is the IPv4 header's offset from `pool.base(slot)` (14 behind an Ethernet header). */
 export interface PacketFilter {
   hook(hook: Hook, slot: number, l3off: number, inDev: string, outDev: string): Verdict;
 }
@@ -32,7 +33,12 @@ export interface NetfilterHost {
   isLocalAddress(addr: number): boolean;
   /** MASQUERADE's source: the address Linux's inet_select_addr picks on `outDev` for `dst` (0 if none). */
   masqueradeSource(outDev: string, dst: number): number;
+  /** REDIRECT at PREROUTING: the first address of `dev` (Linux's in_dev->ifa_list), 0 if none.
+   *  Optional; without it netfilter asks `masqueradeSource(dev, 0)`. */
+  primaryAddress?(dev: string): number;
   /** REJECT: the stack answers the packet at `l3off` in `slot` (ICMP error or TCP RST) as Linux's
-   *  nf_reject does. The slot still belongs to netfilter's caller (it will be dropped). */
+   *  nf_reject does, sending the answer through OUTPUT and POSTROUTING before it returns (netfilter
+   *  attaches it to the rejected packet's connection, nf_ct_attach). The slot still belongs to
+   *  netfilter's caller (it will be dropped). */
   reject(kind: 'icmp-port-unreachable' | 'icmp-host-unreachable' | 'icmp-net-unreachable' | 'icmp-admin-prohibited' | 'tcp-reset', slot: number, l3off: number, inDev: string): void;
 }

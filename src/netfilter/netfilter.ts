@@ -1,0 +1,570 @@
+// Netfilter of one network namespace: conntrack, the nat table and the filter table, hooked into the
+// host stack at the five IPv4 hooks in Linux's priority order:
+//
+//   PREROUTING   conntrack in (-200) → nat PREROUTING: DNAT/REDIRECT (-100)
+//   INPUT        filter INPUT (0) → nat INPUT: SNAT (100) → confirm (last)
+//   FORWARD      filter FORWARD (0)
+//   OUTPUT       conntrack in (-200) → nat OUTPUT: DNAT/REDIRECT (-100) → filter OUTPUT (0)
+//   POSTROUTING  nat POSTROUTING: SNAT/MASQUERADE (100) → confirm (last)
+//
+// The nat table is walked only for a connection's first packet (conntrack NEW) at each manip; every
+// packet, that one included, is then rewritten from the entry (nat.ts). Linux keeps a packet's conntrack
+// on the skb from the first hook to the last; here it is kept per pool slot (`skbEntry`, set at
+// PREROUTING/OUTPUT, ended at INPUT/POSTROUTING or on DROP). The stack must therefore run OUTPUT before
+// POSTROUTING for every packet it originates (REJECT answers and ICMP errors included), as Linux does.
+// A packet that leaves by `lo` keeps its entry for its way back in, as an skb keeps its _nfct over
+// loopback_xmit.
+
+import type { IptablesPlan } from '../plan/plan.js';
+import type { Engine } from '../sim/engine.js';
+import type { Prng } from '../sim/prng.js';
+import {
+  Conntrack, DIR_ORIGINAL, DIR_REPLY, IP_CT_ESTABLISHED, IP_CT_ESTABLISHED_REPLY, IP_CT_NEW, IP_CT_NONE, IP_CT_RELATED,
+  IP_CT_RELATED_REPLY, IPS_DST_NAT, IPS_NAT_MASK, IPS_SEEN_REPLY, IPS_SRC_NAT, PROTO_ICMP, PROTO_TCP, PROTO_UDP, Tuple,
+  icmpInverseType, icmpIsRequest, type ConntrackStats,
+} from './conntrack.js';
+import { Hook, Verdict, type NetfilterHost, type PacketFilter } from './hooks.js';
+import { MANIP_DST, MANIP_SRC, Nat, NatRangeRt } from './nat.js';
+import {
+  CT_DNAT, CT_ESTABLISHED, CT_INVALID, CT_NEW, CT_RELATED, CT_SNAT, CompiledTable, REJECT_KINDS, T_ACCEPT, T_DNAT, T_DROP,
+  T_MASQUERADE, T_REDIRECT, T_REJECT, T_SNAT, newWalkStack, walkTable, type PacketFacts, type WalkResult,
+} from './rules.js';
+
+export interface NetfilterOptions {
+  /** nf_conntrack_max (default 262144). */
+  conntrackMax?: number;
+}
+
+/** Drops and their reasons, for the run summary. */
+export interface NetfilterDrops {
+  /** "nf_conntrack: table full, dropping packet" */
+  tableFull: number;
+  /** Filter rules (or policies) that said DROP. */
+  filterDrop: number;
+  /** Filter rules that said REJECT (an answer was sent, the packet dropped). */
+  filterReject: number;
+  /** A DROP in the nat table, or MASQUERADE without an address on the way out. */
+  natDrop: number;
+  /** Confirmation found the tuple taken (a NAT clash Linux also drops). */
+  insertFailed: number;
+}
+
+const ICMP_ERROR_TYPES = new Uint8Array(256);
+ICMP_ERROR_TYPES[3] = 1; // destination unreachable
+ICMP_ERROR_TYPES[4] = 1; // source quench
+ICMP_ERROR_TYPES[5] = 1; // redirect
+ICMP_ERROR_TYPES[11] = 1; // time exceeded
+ICMP_ERROR_TYPES[12] = 1; // parameter problem
+
+/** Built-in chain indices inside each compiled table (the order of BUILTIN_CHAINS). */
+const NAT_CHAIN: Record<number, number> = { [Hook.PREROUTING]: 0, [Hook.INPUT]: 1, [Hook.OUTPUT]: 2, [Hook.POSTROUTING]: 3 };
+const FILTER_CHAIN: Record<number, number> = { [Hook.INPUT]: 0, [Hook.FORWARD]: 1, [Hook.OUTPUT]: 2 };
+
+const ASSOC_NONE = -1;
+/** The packet left by lo and comes back in with its entry. */
+const LOOPBACK_KEEP = 1;
+/** The entry is another packet's (a REJECT answer attached to what it answers, nf_ct_attach): this
+ *  packet neither confirms nor frees it. */
+const BORROWED = 2;
+
+export class Netfilter implements PacketFilter {
+  readonly conntrack: Conntrack;
+  readonly nat: Nat;
+  readonly drops: NetfilterDrops = { tableFull: 0, filterDrop: 0, filterReject: 0, natDrop: 0, insertFailed: 0 };
+  /** The plan last loaded (for iptables-save style listings). */
+  plan: IptablesPlan | null = null;
+  private natTable: CompiledTable | null = null;
+  private filterTable: CompiledTable | null = null;
+
+  // Per pool slot: the packet's entry, the entry's generation then, ctinfo, flags.
+  private skbEntry = new Int32Array(0);
+  private skbGen = new Uint32Array(0);
+  private skbInfo = new Uint8Array(0);
+  private skbFlags = new Uint8Array(0);
+
+  // Scratch, reused for every packet.
+  private readonly facts: PacketFacts = { inDev: '', outDev: '', src: 0, dst: 0, proto: 0, sport: 0, dport: 0, hasPorts: false, ctBits: 0 };
+  private readonly walk: WalkResult = { verdict: 0, rule: -1 };
+  private readonly stack = newWalkStack();
+  private readonly orig = new Tuple();
+  private readonly reply = new Tuple();
+  private readonly range = new NatRangeRt();
+  /** While `host.reject` runs: the slot of the packet being rejected, whose entry the answer borrows. */
+  private rejectFrom = -1;
+
+  constructor(
+    private readonly engine: Engine,
+    rng: Prng,
+    private readonly host: NetfilterHost,
+    opts: NetfilterOptions = {},
+  ) {
+    this.conntrack = new Conntrack({ max: opts.conntrackMax ?? 262144 });
+    this.nat = new Nat(this.conntrack, rng);
+  }
+
+  /** iptables-restore: compile both tables (throws IptablesPlanError on a plan iptables would refuse). */
+  load(plan: IptablesPlan): void {
+    const nat = new CompiledTable('nat', plan.nat);
+    const filter = new CompiledTable('filter', plan.filter);
+    this.natTable = nat;
+    this.filterTable = filter;
+    this.plan = plan;
+  }
+
+  hook(hook: Hook, slot: number, l3off: number, inDev: string, outDev: string): Verdict {
+    const pool = this.engine.pool;
+    const bytes = pool.bytes;
+    const l3 = pool.base(slot) + l3off;
+    if (slot >= this.skbEntry.length) this.growSlots(Math.max(slot + 1, pool.slots));
+    switch (hook) {
+      case Hook.PREROUTING: {
+        if ((this.skbFlags[slot]! & LOOPBACK_KEEP) !== 0 && this.assocValid(slot)) {
+          // Back in from lo with its entry still attached: nothing to look up.
+          this.skbFlags[slot] = 0;
+        } else if (!this.conntrackIn(slot, bytes, l3)) {
+          return this.dropped(slot);
+        }
+        if (!this.natHook(Hook.PREROUTING, MANIP_DST, slot, bytes, l3, inDev, outDev)) return this.dropped(slot);
+        return Verdict.ACCEPT;
+      }
+      case Hook.INPUT: {
+        if (!this.filterHook(Hook.INPUT, slot, bytes, l3, l3off, inDev, outDev)) return this.dropped(slot);
+        if (!this.natHook(Hook.INPUT, MANIP_SRC, slot, bytes, l3, inDev, outDev)) return this.dropped(slot);
+        return this.confirm(slot, false);
+      }
+      case Hook.FORWARD:
+        if (!this.filterHook(Hook.FORWARD, slot, bytes, l3, l3off, inDev, outDev)) return this.dropped(slot);
+        return Verdict.ACCEPT;
+      case Hook.OUTPUT: {
+        this.detach(slot);
+        this.skbFlags[slot] = 0;
+        const from = this.rejectFrom;
+        if (from >= 0 && from !== slot && this.assocValid(from)) {
+          // nf_ct_attach: the answer belongs to the rejected packet's connection, as RELATED.
+          this.rejectFrom = -1;
+          const info = this.skbInfo[from]!;
+          this.skbEntry[slot] = this.skbEntry[from]!;
+          this.skbGen[slot] = this.skbGen[from]!;
+          this.skbInfo[slot] = info >= IP_CT_ESTABLISHED_REPLY ? IP_CT_RELATED : IP_CT_RELATED_REPLY;
+          this.skbFlags[slot] = BORROWED;
+        } else if (!this.conntrackIn(slot, bytes, l3)) {
+          return this.dropped(slot);
+        }
+        if (!this.natHook(Hook.OUTPUT, MANIP_DST, slot, bytes, l3, inDev, outDev)) return this.dropped(slot);
+        if (!this.filterHook(Hook.OUTPUT, slot, bytes, l3, l3off, inDev, outDev)) return this.dropped(slot);
+        return Verdict.ACCEPT;
+      }
+      case Hook.POSTROUTING: {
+        if (!this.natHook(Hook.POSTROUTING, MANIP_SRC, slot, bytes, l3, inDev, outDev)) return this.dropped(slot);
+        return this.confirm(slot, outDev === 'lo');
+      }
+    }
+    return Verdict.ACCEPT;
+  }
+
+  // ---- per-slot association (skb->_nfct) ----------------------------------------------------------
+
+  private growSlots(n: number): void {
+    const e = new Int32Array(n).fill(ASSOC_NONE);
+    e.set(this.skbEntry);
+    const g = new Uint32Array(n);
+    g.set(this.skbGen);
+    const i = new Uint8Array(n).fill(IP_CT_NONE);
+    i.set(this.skbInfo);
+    const f = new Uint8Array(n);
+    f.set(this.skbFlags);
+    this.skbEntry = e;
+    this.skbGen = g;
+    this.skbInfo = i;
+    this.skbFlags = f;
+  }
+
+  private assocValid(slot: number): boolean {
+    const e = this.skbEntry[slot]!;
+    return e !== ASSOC_NONE && this.conntrack.isLive(e, this.skbGen[slot]!);
+  }
+
+  /** The entry of the packet in `slot`, or -1 (untracked / INVALID). */
+  entryOf(slot: number): number {
+    return this.assocValid(slot) ? this.skbEntry[slot]! : -1;
+  }
+
+  /** ctinfo of the packet in `slot` (IP_CT_*). */
+  ctinfoOf(slot: number): number {
+    return this.assocValid(slot) ? this.skbInfo[slot]! : IP_CT_NONE;
+  }
+
+  private attach(slot: number, e: number, info: number): void {
+    this.detach(slot);
+    this.skbEntry[slot] = e;
+    this.skbGen[slot] = this.conntrack.gen[e]!;
+    this.skbInfo[slot] = info;
+  }
+
+  /** The packet no longer holds its entry; an unconfirmed or killed one is given back. */
+  private detach(slot: number): void {
+    if ((this.skbFlags[slot]! & BORROWED) === 0 && this.assocValid(slot)) this.conntrack.packetGone(this.skbEntry[slot]!);
+    this.skbEntry[slot] = ASSOC_NONE;
+    this.skbInfo[slot] = IP_CT_NONE;
+    this.skbFlags[slot]! &= ~BORROWED;
+  }
+
+  private dropped(slot: number): Verdict {
+    this.detach(slot);
+    this.skbFlags[slot] = 0;
+    return Verdict.DROP;
+  }
+
+  private confirm(slot: number, keepForLoopback: boolean): Verdict {
+    if (!this.assocValid(slot) || (this.skbFlags[slot]! & BORROWED) !== 0) {
+      this.skbEntry[slot] = ASSOC_NONE;
+      this.skbFlags[slot] = 0;
+      return Verdict.ACCEPT;
+    }
+    const e = this.skbEntry[slot]!;
+    if (!this.conntrack.confirm(e, this.engine.now)) {
+      this.drops.insertFailed++;
+      this.skbEntry[slot] = ASSOC_NONE;
+      this.skbFlags[slot] = 0;
+      return Verdict.DROP;
+    }
+    if (keepForLoopback) {
+      this.skbFlags[slot] = LOOPBACK_KEEP;
+      return Verdict.ACCEPT;
+    }
+    this.detach(slot);
+    return Verdict.ACCEPT;
+  }
+
+  // ---- nf_conntrack_in ---------------------------------------------------------------------------
+
+  /** Classify the packet and attach its entry; false means drop (table full). */
+  private conntrackIn(slot: number, b: Uint8Array, l3: number): boolean {
+    const ct = this.conntrack;
+    const now = this.engine.now;
+    this.detach(slot);
+    const ihl = (b[l3]! & 0x0f) << 2;
+    const total = (b[l3 + 2]! << 8) | b[l3 + 3]!;
+    const proto = b[l3 + 9]!;
+    const fragOff = ((b[l3 + 6]! << 8) | b[l3 + 7]!) & 0x1fff;
+    const src = readU32(b, l3 + 12);
+    const dst = readU32(b, l3 + 16);
+    const l4 = l3 + ihl;
+    const l4len = total - ihl;
+    if ((b[l3]! >>> 4) !== 4 || ihl < 20 || l4len < 0 || fragOff !== 0) {
+      // Not reassembled here (nf_defrag would); later fragments go on untracked.
+      ct.stats.invalid++;
+      return true;
+    }
+    const t = this.orig;
+    let tcpFlags = 0;
+    if (proto === PROTO_TCP || proto === PROTO_UDP) {
+      if (l4len < 8 || (proto === PROTO_TCP && l4len < 20)) {
+        ct.stats.invalid++;
+        return true;
+      }
+      t.set(proto, src, dst, (b[l4]! << 8) | b[l4 + 1]!, (b[l4 + 2]! << 8) | b[l4 + 3]!);
+      if (proto === PROTO_TCP) tcpFlags = b[l4 + 13]!;
+    } else if (proto === PROTO_ICMP) {
+      if (l4len < 8) {
+        ct.stats.invalid++;
+        return true;
+      }
+      const type = b[l4]!;
+      if (ICMP_ERROR_TYPES[type] === 1) return this.icmpError(slot, b, l4, l4len, dst);
+      if (icmpInverseType(type) < 0) {
+        ct.stats.invalid++;
+        return true;
+      }
+      t.set(proto, src, dst, (b[l4 + 4]! << 8) | b[l4 + 5]!, (type << 8) | b[l4 + 1]!);
+    } else {
+      t.set(proto, src, dst, 0, 0);
+    }
+
+    for (let repeat = 0; repeat < 2; repeat++) {
+      const k = ct.findTuple(t, now);
+      if (k < 0) break;
+      const e = k >> 1;
+      const dir = k & 1;
+      ct.stats.found++;
+      let info = dir === DIR_REPLY ? IP_CT_ESTABLISHED_REPLY : (ct.status[e]! & IPS_SEEN_REPLY) !== 0 ? IP_CT_ESTABLISHED : IP_CT_NEW;
+      if (proto === PROTO_TCP) {
+        const st = ct.tcpPacket(e, dir, tcpFlags, now);
+        if (st === -2) {
+          // A SYN reopening a closed connection: the old entry goes, the packet starts a new one.
+          ct.kill(e);
+          ct.packetGone(e);
+          continue;
+        }
+        if (st === -1) {
+          ct.stats.invalid++;
+          return true;
+        }
+      } else if (proto === PROTO_UDP) {
+        ct.udpPacket(e, now);
+      } else if (proto === PROTO_ICMP) {
+        ct.icmpPacket(e, now);
+      } else {
+        ct.genericPacket(e, now);
+      }
+      if (dir === DIR_REPLY) ct.seenReply(e);
+      if (info === IP_CT_NEW && (ct.status[e]! & IPS_SEEN_REPLY) !== 0) info = IP_CT_ESTABLISHED;
+      this.attach(slot, e, info);
+      return true;
+    }
+
+    // A new connection: may this packet start one?
+    if (proto === PROTO_ICMP && !icmpIsRequest(t.dport >>> 8)) {
+      ct.stats.invalid++;
+      return true;
+    }
+    t.invertInto(this.reply);
+    const e = ct.alloc(t, this.reply, now);
+    if (e < 0) {
+      this.drops.tableFull++;
+      return false;
+    }
+    if (proto === PROTO_TCP) {
+      if (ct.tcpNew(e, tcpFlags, now) < 0) {
+        ct.packetGone(e);
+        ct.stats.new--;
+        ct.stats.invalid++;
+        return true;
+      }
+    } else if (proto === PROTO_UDP) {
+      ct.udpPacket(e, now);
+    } else if (proto === PROTO_ICMP) {
+      ct.icmpPacket(e, now);
+    } else {
+      ct.genericPacket(e, now);
+    }
+    this.attach(slot, e, IP_CT_NEW);
+    return true;
+  }
+
+  /** nf_conntrack_inet_error: an ICMP error is RELATED to the connection its quoted header belongs to. */
+  private icmpError(slot: number, b: Uint8Array, l4: number, l4len: number, outerDst: number): boolean {
+    const ct = this.conntrack;
+    const inner = l4 + 8;
+    const avail = l4len - 8;
+    if (avail < 20) {
+      ct.stats.invalid++;
+      return true;
+    }
+    const ihl = (b[inner]! & 0x0f) << 2;
+    const proto = b[inner + 9]!;
+    const il4 = inner + ihl;
+    const il4avail = avail - ihl;
+    const src = readU32(b, inner + 12);
+    const dst = readU32(b, inner + 16);
+    const t = this.orig;
+    if (proto === PROTO_TCP || proto === PROTO_UDP) {
+      if (il4avail < 8) {
+        ct.stats.invalid++;
+        return true;
+      }
+      t.set(proto, src, dst, (b[il4]! << 8) | b[il4 + 1]!, (b[il4 + 2]! << 8) | b[il4 + 3]!);
+    } else if (proto === PROTO_ICMP) {
+      if (il4avail < 8 || ICMP_ERROR_TYPES[b[il4]!] === 1) {
+        ct.stats.invalid++;
+        return true; // no errors about errors
+      }
+      t.set(proto, src, dst, (b[il4 + 4]! << 8) | b[il4 + 5]!, (b[il4]! << 8) | b[il4 + 1]!);
+    } else {
+      t.set(proto, src, dst, 0, 0);
+    }
+    if (!t.invertInto(this.reply)) {
+      ct.stats.invalid++;
+      return true;
+    }
+    const k = ct.findTuple(this.reply, this.engine.now);
+    if (k < 0) {
+      ct.stats.invalid++;
+      return true;
+    }
+    const e = k >> 1;
+    const dir = k & 1;
+    // The error must travel to where that direction's packets go (outer dst = tuple[dir].dst).
+    if (ct.tDst[k] !== outerDst) {
+      ct.stats.invalid++;
+      return true;
+    }
+    this.attach(slot, e, dir === DIR_REPLY ? IP_CT_RELATED_REPLY : IP_CT_RELATED);
+    return true;
+  }
+
+  // ---- nat ---------------------------------------------------------------------------------------
+
+  /** nf_nat_ipv4_fn: false means drop. */
+  private natHook(hook: Hook, manip: number, slot: number, b: Uint8Array, l3: number, inDev: string, outDev: string): boolean {
+    if (!this.assocValid(slot)) return true;
+    const ct = this.conntrack;
+    const nat = this.nat;
+    const e = this.skbEntry[slot]!;
+    const info = this.skbInfo[slot]!;
+    const dir = info >= IP_CT_ESTABLISHED_REPLY ? DIR_REPLY : DIR_ORIGINAL;
+    const now = this.engine.now;
+    if ((info === IP_CT_RELATED || info === IP_CT_RELATED_REPLY) && b[l3 + 9] === PROTO_ICMP) {
+      let statusbit = manip === MANIP_SRC ? IPS_SRC_NAT : IPS_DST_NAT;
+      if (dir === DIR_REPLY) statusbit ^= IPS_NAT_MASK;
+      if ((ct.status[e]! & statusbit) === 0) return true;
+      const ihl = (b[l3]! & 0x0f) << 2;
+      const total = (b[l3 + 2]! << 8) | b[l3 + 3]!;
+      nat.icmpReplyTranslation(b, l3, l3 + ihl, total - ihl, e, dir, manip);
+      return true;
+    }
+    if ((info === IP_CT_NEW || info === IP_CT_RELATED || info === IP_CT_RELATED_REPLY) && !nat.initialized(e, manip)) {
+      let mapped = false;
+      const table = this.natTable;
+      if (table !== null) {
+        this.fillFacts(slot, b, l3, inDev, outDev);
+        const w = walkTable(table, NAT_CHAIN[hook]!, this.facts, this.host, this.stack, this.walk);
+        const v = w.verdict;
+        if (v === T_DROP || v === T_REJECT) {
+          this.drops.natDrop++;
+          return false;
+        }
+        if (v !== T_ACCEPT) {
+          const r = table.nat[table.targetArg[w.rule]!]!;
+          const range = this.range;
+          const hasPorts = r.portMin !== 0;
+          if (v === T_MASQUERADE) {
+            if (hook !== Hook.POSTROUTING) return true; // iptables allows it only there
+            const addr = this.host.masqueradeSource(outDev, readU32(b, l3 + 16));
+            if (addr === 0) {
+              this.drops.natDrop++;
+              return false;
+            }
+            range.set(true, addr, hasPorts, r.portMin, r.portMax);
+          } else if (v === T_SNAT) {
+            range.set(true, r.addr, hasPorts, r.portMin, r.portMax);
+          } else if (v === T_DNAT) {
+            range.set(true, r.addr, hasPorts, r.portMin, r.portMax);
+          } else if (v === T_REDIRECT) {
+            // nf_nat_redirect_ipv4: 127.0.0.1 for locally generated packets, else the in device's
+            // first address.
+            let addr: number;
+            if (hook === Hook.OUTPUT) addr = 0x7f000001;
+            else addr = this.host.primaryAddress ? this.host.primaryAddress(inDev) : this.host.masqueradeSource(inDev, 0);
+            if (addr === 0) {
+              this.drops.natDrop++;
+              return false;
+            }
+            range.set(true, addr, hasPorts, r.portMin, r.portMax);
+          }
+          const wantSrc = v === T_MASQUERADE || v === T_SNAT;
+          if ((manip === MANIP_SRC) === wantSrc) {
+            nat.setupInfo(e, range, manip, now);
+            mapped = true;
+          }
+        }
+      }
+      if (!mapped) nat.nullBinding(e, manip, now, this.range);
+    }
+    // nf_nat_packet
+    let statusbit = manip === MANIP_SRC ? IPS_SRC_NAT : IPS_DST_NAT;
+    if (dir === DIR_REPLY) statusbit ^= IPS_NAT_MASK;
+    if ((ct.status[e]! & statusbit) !== 0) nat.manipPacket(b, l3, e, dir, manip);
+    return true;
+  }
+
+  // ---- filter ------------------------------------------------------------------------------------
+
+  private filterHook(hook: Hook, slot: number, b: Uint8Array, l3: number, l3off: number, inDev: string, outDev: string): boolean {
+    const table = this.filterTable;
+    if (table === null) return true;
+    const chain = FILTER_CHAIN[hook]!;
+    if (table.chainStart[chain] === table.chainEnd[chain] && table.chainPolicy[chain] === T_ACCEPT) return true;
+    this.fillFacts(slot, b, l3, inDev, outDev);
+    const w = walkTable(table, chain, this.facts, this.host, this.stack, this.walk);
+    if (w.verdict === T_ACCEPT) return true;
+    if (w.verdict === T_REJECT) {
+      this.drops.filterReject++;
+      const kind = REJECT_KINDS[table.targetArg[w.rule]!]!;
+      // The answer may run through this netfilter again (OUTPUT/POSTROUTING) before reject returns.
+      const saved = this.rejectFrom;
+      this.rejectFrom = slot;
+      try {
+        this.host.reject(kind, slot, l3off, inDev);
+      } finally {
+        this.rejectFrom = saved;
+      }
+      return false;
+    }
+    this.drops.filterDrop++;
+    return false;
+  }
+
+  private fillFacts(slot: number, b: Uint8Array, l3: number, inDev: string, outDev: string): void {
+    const f = this.facts;
+    f.inDev = inDev;
+    f.outDev = outDev;
+    f.src = readU32(b, l3 + 12);
+    f.dst = readU32(b, l3 + 16);
+    f.proto = b[l3 + 9]!;
+    const ihl = (b[l3]! & 0x0f) << 2;
+    const fragOff = ((b[l3 + 6]! << 8) | b[l3 + 7]!) & 0x1fff;
+    f.hasPorts = (f.proto === PROTO_TCP || f.proto === PROTO_UDP) && fragOff === 0;
+    if (f.hasPorts) {
+      const l4 = l3 + ihl;
+      f.sport = (b[l4]! << 8) | b[l4 + 1]!;
+      f.dport = (b[l4 + 2]! << 8) | b[l4 + 3]!;
+    } else {
+      f.sport = 0;
+      f.dport = 0;
+    }
+    let bits = CT_INVALID;
+    if (this.assocValid(slot)) {
+      const info = this.skbInfo[slot]!;
+      bits = info === IP_CT_NEW ? CT_NEW : info === IP_CT_RELATED || info === IP_CT_RELATED_REPLY ? CT_RELATED : CT_ESTABLISHED;
+      const st = this.conntrack.status[this.skbEntry[slot]!]!;
+      if ((st & IPS_SRC_NAT) !== 0) bits |= CT_SNAT;
+      if ((st & IPS_DST_NAT) !== 0) bits |= CT_DNAT;
+    }
+    f.ctBits = bits;
+  }
+
+  // ---- listings ----------------------------------------------------------------------------------
+
+  /** `conntrack -L` lines for `wirebox show`. */
+  conntrackList(): string[] {
+    this.conntrack.sweep(this.engine.now);
+    return this.conntrack.list(this.engine.now);
+  }
+
+  /** Conntrack's own counters (`conntrack -S`). */
+  conntrackStats(): ConntrackStats {
+    return { ...this.conntrack.stats };
+  }
+
+  /** One line per non-zero drop reason, for the run summary. */
+  dropSummary(): string[] {
+    const d = this.drops;
+    const out: string[] = [];
+    if (d.tableFull) out.push(`nf_conntrack: table full, dropping packet: ${d.tableFull}`);
+    if (d.filterDrop) out.push(`iptables filter DROP: ${d.filterDrop}`);
+    if (d.filterReject) out.push(`iptables filter REJECT: ${d.filterReject}`);
+    if (d.natDrop) out.push(`nat dropped (no address for MASQUERADE/REDIRECT, or DROP in nat): ${d.natDrop}`);
+    if (d.insertFailed) out.push(`nf_conntrack: insert failed (tuple clash): ${d.insertFailed}`);
+    if (this.conntrack.stats.invalid) out.push(`nf_conntrack: invalid packets (passed untracked): ${this.conntrack.stats.invalid}`);
+    return out;
+  }
+
+  /** Packet counters of every rule, as `iptables -t TABLE -L -v` would show them: [table, chain, index, packets]. */
+  ruleCounters(): { table: 'nat' | 'filter'; chain: string; rule: number; packets: number }[] {
+    const out: { table: 'nat' | 'filter'; chain: string; rule: number; packets: number }[] = [];
+    for (const t of [this.natTable, this.filterTable]) {
+      if (t === null) continue;
+      for (let c = 0; c < t.chainNames.length; c++) {
+        for (let i = t.chainStart[c]!; i < t.chainEnd[c]!; i++) {
+          out.push({ table: t.name, chain: t.chainNames[c]!, rule: i - t.chainStart[c]! + 1, packets: t.hits[i]! });
+        }
+      }
+    }
+    return out;
+  }
+}
+
+function readU32(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+}
