@@ -20,7 +20,11 @@ export type CidrString = string;
 /** Lower-case colon-separated MAC, e.g. "02:42:ac:11:00:02". */
 export type MacString = string;
 
-/** Where something was written: 1-based line and column of its value in the file, and its key path. */
+/**
+ * Where something was written: 1-based line and column, and its key path. For a named element (host,
+ * interface, container, VM, network, wire) that is its name key; for a list item (route, nat rule,
+ * service, publish/forward entry, traffic entry) the item itself; `targetWhere` is the target's value.
+ */
 export interface Where {
   file: string;
   line: number;
