@@ -223,7 +223,8 @@ function addressOnBridge(
   if (vm.ip !== null) {
     const ip = parseIpv4(vm.ip);
     const plen = vm.prefixLen ?? len;
-    if (!inSubnet(ip, net, len) || ip === net || plen !== len) {
+    const server = hb.server.serverAddr ? parseIpv4(hb.server.serverAddr) : net;
+    if (!inSubnet(ip, net, len) || ip === net || ip === server || plen !== len) {
       throw ScenarioError.at(vm.where, `ip ${vm.ip} is not a free host address of ${formatCidr((net & prefixMask(len)) >>> 0, len)}`);
     }
     const eth0 = findInterface(ns, 'eth0')!;
