@@ -377,7 +377,8 @@ class Builder {
       }
       d.networks.push(n);
     }
-    this.checkAgainstInterfaces(h, defaultBridge, DOCKER_DEFAULT_BRIDGE.subnet, d.where, 'the default bridge network (docker0)');
+    // docker0's 172.17.0.0/16 overlapping a host interface is not an error: dockerd then takes the next
+    // free pool, and so does the planner.
 
     for (const e of mapAt(m, 'containers')?.entries ?? []) {
       d.containers.push(this.container(h, d, e.key, e.value as MapVal, e.keyPos, `${path}.containers.${e.key}`));
@@ -554,7 +555,8 @@ class Builder {
     }
     for (const vm of h.vms) {
       vm.services.forEach((s) => svc(`vm:${vm.name}`, s));
-      for (const p of vm.forward) {
+      // Only QEMU's hostfwd (user mode) binds host sockets; libvirt's nat-mode forwards are DNAT rules.
+      for (const p of vm.mode === 'user' ? vm.forward : []) {
         add(hostNs, { proto: p.proto, port: p.hostPort, bind: p.hostIp ?? '0.0.0.0', reuseport: false, where: p.where, what: 'the port forward at' });
       }
     }

@@ -240,15 +240,16 @@ const vmIp = str(
   (s) => ipv4ToNum(s) !== null || parseCidr(s) !== null,
 );
 
+const vmForwards = listOf('a list of port forwards like ["2222:22"]', portMapping);
+
 function vmVariant(what: string, extra: Record<string, ReturnType<typeof req>>): ObjectSchema {
   return obj(what, { ip: opt(vmIp), mac: opt(mac), services: opt(services), ...extra });
 }
 
 const vmSchema = byValue('a vm', 'mode', null, {
-  user: vmVariant('a user-mode vm', {
-    forward: opt(listOf('a list of port forwards like ["2222:22"]', portMapping)),
-  }),
-  nat: vmVariant('a nat-mode vm', {}),
+  user: vmVariant('a user-mode vm', { forward: opt(vmForwards) }),
+  // libvirt-style NAT forwards inbound ports with DNAT rules (its documented port-forwarding hook).
+  nat: vmVariant('a nat-mode vm', { forward: opt(vmForwards) }),
   bridged: vmVariant('a bridged vm', { interface: req(ifnameValue) }),
   'host-only': vmVariant('a host-only vm', {}),
   internal: vmVariant('an internal-network vm', { network: req(str('a network name', isNodeName)) }),

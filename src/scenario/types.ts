@@ -222,7 +222,7 @@ export interface VmSpec {
   prefixLen: number | null;
   mac: MacString | null;
   services: ServiceSpec[];
-  /** `user` mode only (hostfwd): `"[IP:]HOSTPORT:GUESTPORT[/tcp|/udp]"`. */
+  /** `user` (QEMU hostfwd) and `nat` (libvirt DNAT) modes; `[]` otherwise. `"[IP:]HOSTPORT:GUESTPORT[/tcp|/udp]"`. */
   forward: PublishSpec[];
   where: Where;
 }

@@ -340,6 +340,24 @@ hosts:
   });
 });
 
+describe('accepted on purpose', () => {
+  it("docker0's default subnet on a host interface is left to the planner (dockerd takes the next pool)", () => {
+    const s = parseScenario(
+      'version: 1\nwires: { w: {} }\nhosts:\n  dh:\n    interfaces: { eth0: { wire: w, ip: 172.17.0.10/16 } }\n    docker: { containers: { c: {} } }\n',
+      'x.yaml',
+    );
+    expect(s.hosts[0]!.docker!.containers).toHaveLength(1);
+  });
+
+  it('nat-mode VMs take forward (libvirt DNAT), which binds no host socket', () => {
+    const s = parseScenario(
+      'version: 1\nhosts:\n  vh:\n    services: [ { tcp: 2222, echo: true } ]\n    vms:\n      g: { mode: nat, forward: ["2222:22"] }\n',
+      'x.yaml',
+    );
+    expect(s.hosts[0]!.vms[0]!.forward.map((f) => [f.hostPort, f.containerPort])).toEqual([[2222, 22]]);
+  });
+});
+
 describe('errors', () => {
   it('collects many errors in one ScenarioError, in file order', () => {
     const e = errorOf(() =>
