@@ -1,0 +1,186 @@
+// What `ping -c COUNT -s SIZE -i INTERVAL DST` (iputils, as root: a raw ICMP socket) sends and how it
+// matches the answers.
+//
+// Real capture nat-basic/ct.eth0.pcap, `ping -c 1 198.51.100.1`:
+//   4500 0054 ae4e 4000 4001 ....               TOS 0, id hashed, DF (IP_PMTUDISC_WANT), TTL 64
+//   0800 4d43 495e 0001                          echo request, id 0x495e (the process's), seq 1
+//   e433046b 00000000 b2eb0700 00000000          struct timeval: tv_sec, tv_usec, 64-bit little-endian
+//   1011 1213 … 3637                             byte i of the data is i & 0xff (after the timeval)
+// Sequence numbers start at 1; one request per interval; a reply matches on the identifier (the
+// socket's filter) and the sequence. Errors quoting one of our requests (host unreachable after ARP
+// failed, TTL exceeded) are reported per sequence, as ping prints "From X icmp_seq=N Destination Host
+// Unreachable".
+
+import { ICMP } from '../wire/icmpv4.js';
+import { IPV4, IpProto } from '../wire/ipv4.js';
+import { fillIcmpChecksum, verifyIcmpChecksum } from '../wire/checksum.js';
+import { isIcmpError } from '../wire/icmpv4.js';
+import { parseIpv4 } from '../wire/addr.js';
+import { L4_OFFSET } from './transport.js';
+import type { Host, IcmpListener } from '../stack/host.js';
+import { IcmpType } from '../stack/icmp.js';
+
+/** sizeof(struct timeval) on 64-bit Linux. */
+const TIMEVAL_LEN = 16;
+
+export interface PingOptions {
+  dst: number | string;
+  count?: number;
+  intervalNs?: number;
+  /** ICMP data bytes (ping -s), 56 by default. */
+  size?: number;
+  ttl?: number;
+  /** Echo identifier; drawn from the host's random stream (a process id) when absent. */
+  ident?: number;
+  /** Wall-clock time at virtual time 0, for the timeval in the payload: seconds since the Unix epoch
+   *  (microseconds as the fraction). */
+  epochSec?: number;
+  /** How long to wait for the last reply (ping's linger, 10 s by default). */
+  lingerNs?: number;
+}
+
+export interface PingReply {
+  seq: number;
+  from: number;
+  ttl: number;
+  rttNs: number;
+}
+
+export interface PingError {
+  seq: number;
+  from: number;
+  type: number;
+  code: number;
+}
+
+const SEC = 1_000_000_000;
+
+export class Ping {
+  readonly dst: number;
+  readonly ident: number;
+  readonly count: number;
+  readonly intervalNs: number;
+  readonly size: number;
+  readonly ttl: number;
+  private readonly epochSec: number;
+  private readonly lingerNs: number;
+  transmitted = 0;
+  readonly replies: PingReply[] = [];
+  readonly errors: PingError[] = [];
+  /** Requests that found no route (sendmsg failed: "connect: Network is unreachable"). */
+  sendFailures = 0;
+  done = false;
+  onReply: ((r: PingReply) => void) | null = null;
+  onDone: (() => void) | null = null;
+  private readonly sentAt: number[] = [];
+  private readonly listener: IcmpListener;
+  private readonly sendNext = (): void => this.transmit();
+  private readonly finish = (): void => this.stop();
+
+  constructor(
+    private readonly host: Host,
+    opts: PingOptions,
+  ) {
+    this.dst = typeof opts.dst === 'string' ? parseIpv4(opts.dst) : opts.dst >>> 0;
+    this.count = opts.count ?? 1;
+    this.intervalNs = opts.intervalNs ?? SEC;
+    this.size = opts.size ?? 56;
+    this.ttl = opts.ttl ?? host.defaultTtl;
+    this.ident = opts.ident ?? host.rng.below(32768) + 1;
+    this.epochSec = opts.epochSec ?? 0;
+    this.lingerNs = opts.lingerNs ?? 10 * SEC;
+    this.listener = (slot, l3off, l4off, l4len) => this.receive(slot, l3off, l4off, l4len);
+  }
+
+  /** Begin: the first request now, the others `intervalNs` apart. */
+  start(): void {
+    this.host.addIcmpListener(this.listener);
+    this.transmit();
+  }
+
+  stop(): void {
+    if (this.done) return;
+    this.done = true;
+    this.host.removeIcmpListener(this.listener);
+    if (this.onDone !== null) this.onDone();
+  }
+
+  get received(): number {
+    return this.replies.length;
+  }
+
+  private transmit(): void {
+    if (this.done) return;
+    const host = this.host;
+    const seq = ++this.transmitted;
+    const pool = host.engine.pool;
+    const slot = pool.alloc();
+    const bytes = pool.bytes;
+    const view = pool.view;
+    const off = pool.base(slot) + L4_OFFSET;
+    const len = ICMP.HEADER_LEN + this.size;
+    view.setUint8(off + ICMP.TYPE, IcmpType.ECHO_REQUEST);
+    view.setUint8(off + ICMP.CODE, 0);
+    view.setUint16(off + ICMP.CHECKSUM, 0);
+    view.setUint16(off + ICMP.IDENT, this.ident);
+    view.setUint16(off + ICMP.SEQ, seq & 0xffff);
+    const data = off + ICMP.HEADER_LEN;
+    let i = 0;
+    if (this.size >= TIMEVAL_LEN) {
+      const now = host.engine.now;
+      const whole = Math.floor(this.epochSec);
+      let usec = Math.round((this.epochSec - whole) * 1e6) + Math.floor((now % SEC) / 1000);
+      let sec = whole + Math.floor(now / SEC);
+      if (usec >= 1_000_000) {
+        sec += 1;
+        usec -= 1_000_000;
+      }
+      view.setUint32(data, sec >>> 0, true);
+      view.setUint32(data + 4, Math.floor(sec / 0x100000000), true);
+      view.setUint32(data + 8, usec, true);
+      view.setUint32(data + 12, 0, true);
+      i = TIMEVAL_LEN;
+    }
+    for (; i < this.size; i++) bytes[data + i] = i & 0xff;
+    fillIcmpChecksum(bytes, off, len);
+    this.sentAt[seq] = host.engine.now;
+    const src = host.sourceFor(this.dst);
+    const ok = src !== 0 && host.sendL4(slot, len, {
+      src, dst: this.dst, proto: IpProto.ICMP, ttl: this.ttl, tos: 0, df: true,
+      id: host.nextIpId(this.dst, src, IpProto.ICMP),
+    });
+    if (src === 0) pool.release(slot);
+    if (!ok) this.sendFailures++;
+    if (this.transmitted < this.count) host.engine.after(this.intervalNs, this.sendNext);
+    else host.engine.after(this.lingerNs, this.finish);
+  }
+
+  private receive(slot: number, l3off: number, l4off: number, l4len: number): void {
+    if (this.done) return;
+    const pool = this.host.engine.pool;
+    const view = pool.view;
+    if (l4len < ICMP.HEADER_LEN || !verifyIcmpChecksum(pool.bytes, l4off, l4len)) return;
+    const type = view.getUint8(l4off + ICMP.TYPE);
+    const from = view.getUint32(l3off + IPV4.SRC);
+    if (type === IcmpType.ECHO_REPLY) {
+      if (view.getUint16(l4off + ICMP.IDENT) !== this.ident) return;
+      const seq = view.getUint16(l4off + ICMP.SEQ);
+      const at = this.sentAt[seq];
+      if (at === undefined) return;
+      const r: PingReply = { seq, from, ttl: view.getUint8(l3off + IPV4.TTL), rttNs: this.host.engine.now - at };
+      this.replies.push(r);
+      if (this.onReply !== null) this.onReply(r);
+      if (this.replies.length >= this.count && this.transmitted >= this.count) this.stop();
+      return;
+    }
+    if (!isIcmpError(type)) return;
+    // The quoted datagram must be one of our echo requests.
+    const q = l4off + ICMP.HEADER_LEN;
+    if (l4len < ICMP.HEADER_LEN + IPV4.HEADER_LEN + 8) return;
+    const qh = (view.getUint8(q) & 0x0f) << 2;
+    if (view.getUint8(q + IPV4.PROTOCOL) !== IpProto.ICMP || view.getUint32(q + IPV4.DST) !== this.dst) return;
+    if (l4len < ICMP.HEADER_LEN + qh + 8) return;
+    if (view.getUint8(q + qh + ICMP.TYPE) !== IcmpType.ECHO_REQUEST || view.getUint16(q + qh + ICMP.IDENT) !== this.ident) return;
+    this.errors.push({ seq: view.getUint16(q + qh + ICMP.SEQ), from, type, code: view.getUint8(l4off + ICMP.CODE) });
+  }
+}
