@@ -30,7 +30,7 @@
 import type { Engine } from '../sim/engine.js';
 import { NetDevice, type RxHandler } from './device.js';
 import { FDB_MISS, MacTable } from './fdb.js';
-import { isLinkLocalMac, isMulticastMac, isValidUnicastMac, readMac } from './mac.js';
+import { isGroupAt, isValidSourceAt, linkLocalAt } from './mac.js';
 
 /** BR_DEFAULT_AGEING_TIME: 300 s. */
 export const DEFAULT_AGEING_NS = 300e9;
@@ -47,7 +47,7 @@ export class Bridge extends NetDevice {
 
   constructor(engine: Engine, name: string, mac: number, mtu = 1500, ageingNs = DEFAULT_AGEING_NS) {
     super(engine, name, mac, mtu);
-    this.fdb = new MacTable(ageingNs);
+    this.fdb = new MacTable(ageingNs, engine);
     this.fdb.addLocal(mac, BRIDGE_SELF);
   }
 
@@ -63,7 +63,7 @@ export class Bridge extends NetDevice {
     dev.master = this;
     dev.portNo = no;
     dev.rxHandler = this.handleFrame;
-    this.fdb.addLocal(dev.mac, no, this.engine.now);
+    this.fdb.addLocal(dev.mac, no);
   }
 
   /** `ip link set DEV nomaster`: the port leaves; its FDB entries (learned and local) go with it. */
@@ -80,15 +80,16 @@ export class Bridge extends NetDevice {
   setMac(mac: number): void {
     this.fdb.remove(this.mac);
     this.mac = mac;
-    this.fdb.addLocal(mac, BRIDGE_SELF, this.engine.now);
+    this.fdb.addLocal(mac, BRIDGE_SELF);
   }
 
   /** br_dev_xmit: the bridge device's stack sends a frame (already tapped 'out' by `transmit`). */
   protected xmit(slot: number): void {
     const pool = this.engine.pool;
-    const dst = readMac(pool.view, pool.base(slot));
-    if (!isMulticastMac(dst)) {
-      const port = this.fdb.lookup(dst, this.engine.now);
+    const view = pool.view;
+    const b = pool.base(slot);
+    if (!isGroupAt(view, b)) {
+      const port = this.fdb.lookupAt(view, b);
       if (port !== FDB_MISS) {
         const to = port === BRIDGE_SELF ? null : this.ports[port]!;
         if (to !== null && to.up) to.transmit(slot);
@@ -105,40 +106,32 @@ export class Bridge extends NetDevice {
   /** br_handle_frame: the rx handler of every port. Returns false only for link-local frames that
    *  go up the port's own stack (RX_HANDLER_PASS). */
   private readonly handleFrame: RxHandler = (dev: NetDevice, slot: number): boolean => {
-    const engine = this.engine;
-    const pool = engine.pool;
+    const pool = this.engine.pool;
     const view = pool.view;
     const b = pool.base(slot);
-    const src = readMac(view, b + 6);
     // A port of a bridge that is down is disabled; invalid sources are dropped.
-    if (!this.up || !isValidUnicastMac(src)) {
+    if (!this.up || !isValidSourceAt(view, b + 6)) {
       this.fwdDrops++;
       pool.release(slot);
       return true;
     }
-    const dst = readMac(view, b);
-    const now = engine.now;
-    if (isLinkLocalMac(dst)) {
-      const low = dst % 16;
-      if (low === 0x01) {
-        this.fwdDrops++;
-        pool.release(slot);
-        return true;
-      }
-      this.fdb.learn(src, dev.portNo, now);
-      if (low !== 0x00) return false;
-    } else {
-      this.fdb.learn(src, dev.portNo, now);
+    const linkLocal = linkLocalAt(view, b);
+    if (linkLocal === 0x01) {
+      this.fwdDrops++;
+      pool.release(slot);
+      return true;
     }
+    this.fdb.learnAt(view, b + 6, dev.portNo);
+    if (linkLocal > 0) return false;
 
     // br_handle_frame_finish. `promisc`: someone captures on the bridge device.
     const promisc = this.taps.length !== 0;
-    if (isMulticastMac(dst)) {
+    if (isGroupAt(view, b)) {
       this.flood(slot, dev, true);
       return true;
     }
-    const port = this.fdb.lookup(dst, now);
-    if (port !== FDB_MISS && this.fdb.isLocal(dst)) {
+    const port = this.fdb.lookupAt(view, b);
+    if (port !== FDB_MISS && this.fdb.isLocalAt(view, b)) {
       // For this machine: br_pass_frame_up, no forwarding.
       this.receive(slot);
       return true;
@@ -178,7 +171,7 @@ export class Bridge extends NetDevice {
     }
     for (let i = 1; i < n; i++) pool.ref(slot);
     // Whether the frame is for the bridge's stack must be read before the last reference is given away.
-    const group = local && isMulticastMac(readMac(pool.view, pool.base(slot)));
+    const group = local && isGroupAt(pool.view, pool.base(slot));
     for (let i = 0; i < ports.length; i++) {
       const p = ports[i];
       if (p != null && p !== ingress && p.up) p.transmit(slot);

@@ -13,6 +13,9 @@
 // forwarding decisions as Linux's periodic sweep (the sweep runs exactly at the earliest expiry).
 // Local entries (the bridge's own address and its ports' addresses, BR_FDB_LOCAL) never age and are
 // never moved by learning.
+//
+// The per-frame methods (`lookupAt`, `learnAt`, `isLocalAt`) read the MAC from the frame and the time
+// from the clock themselves, so no 48-bit number or large time crosses a call (V8 would box it).
 
 const EMPTY = -1;
 const LOCAL = 1;
@@ -21,8 +24,10 @@ const LOCAL = 1;
 export const FDB_MISS = -2;
 
 function hashMac(mac: number): number {
-  const lo = mac >>> 0;
-  const hi = (mac / 0x100000000) >>> 0;
+  return hashHalves((mac / 0x100000000) >>> 0, mac >>> 0);
+}
+
+function hashHalves(hi: number, lo: number): number {
   let h = Math.imul(lo ^ Math.imul(hi, 0x27d4eb2f), 0x9e3779b1);
   h ^= h >>> 15;
   h = Math.imul(h, 0x85ebca6b);
@@ -49,6 +54,8 @@ export class MacTable {
   constructor(
     /** Lifetime of a learned entry without traffic from its station (Linux default 300 s). */
     public ageingNs: number,
+    /** Where the current virtual time is read (the engine). */
+    private readonly clock: { readonly now: number },
     capacity = 64,
   ) {
     let n = 16;
@@ -66,13 +73,22 @@ export class MacTable {
   }
 
   /**
-   * The port for `mac` at time `now`; FDB_MISS when unknown or expired (an expired entry is deleted).
+   * The port for `mac` now; FDB_MISS when unknown or expired (an expired entry is deleted).
    * For a local entry, returns its port (-1 = the bridge device itself): see `isLocal`.
    */
-  lookup(mac: number, now: number): number {
-    const i = this.find(mac);
+  lookup(mac: number): number {
+    return this.live(this.find(mac));
+  }
+
+  /** `lookup` of the MAC at byte `off` of `view` (a frame's destination). */
+  lookupAt(view: DataView, off: number): number {
+    return this.live(this.findAt(view, off));
+  }
+
+  /** The port of slot i, or FDB_MISS when i < 0 or the entry expired (deleting it). */
+  private live(i: number): number {
     if (i < 0) return FDB_MISS;
-    if (this.flags[i] === 0 && now - this.updated[i]! >= this.ageingNs) {
+    if (this.flags[i] === 0 && this.clock.now - this.updated[i]! >= this.ageingNs) {
       this.deleteAt(i);
       return FDB_MISS;
     }
@@ -85,28 +101,42 @@ export class MacTable {
     return i >= 0 && this.flags[i] === LOCAL;
   }
 
-  /** br_fdb_update: `mac` was seen as a source on `port` at `now`. Local entries are not touched. */
-  learn(mac: number, port: number, now: number): void {
+  /** `isLocal` of the MAC at byte `off` of `view`. */
+  isLocalAt(view: DataView, off: number): boolean {
+    const i = this.findAt(view, off);
+    return i >= 0 && this.flags[i] === LOCAL;
+  }
+
+  /** br_fdb_update: `mac` was seen as a source on `port` now. Local entries are not touched. */
+  learn(mac: number, port: number): void {
     const i = this.find(mac);
-    if (i >= 0) {
-      if (this.flags[i] === LOCAL) return;
-      this.ports[i] = port;
-      this.updated[i] = now;
-      return;
-    }
-    this.insert(mac, port, now, 0);
+    if (i >= 0) this.refresh(i, port);
+    else this.insert(mac, port, this.clock.now, 0);
+  }
+
+  /** `learn` of the MAC at byte `off` of `view` (a frame's source). */
+  learnAt(view: DataView, off: number, port: number): void {
+    const i = this.findAt(view, off);
+    if (i >= 0) this.refresh(i, port);
+    else this.insert(view.getUint16(off) * 0x100000000 + view.getUint32(off + 2), port, this.clock.now, 0);
+  }
+
+  private refresh(i: number, port: number): void {
+    if (this.flags[i] === LOCAL) return;
+    this.ports[i] = port;
+    this.updated[i] = this.clock.now;
   }
 
   /** A permanent local entry (br_fdb_add_local): `port` -1 for the bridge device's own address. */
-  addLocal(mac: number, port: number, now = 0): void {
+  addLocal(mac: number, port: number): void {
     const i = this.find(mac);
     if (i >= 0) {
       this.ports[i] = port;
       this.flags[i] = LOCAL;
-      this.updated[i] = now;
+      this.updated[i] = this.clock.now;
       return;
     }
-    this.insert(mac, port, now, LOCAL);
+    this.insert(mac, port, this.clock.now, LOCAL);
   }
 
   /** Forgets `mac` (local or learned). */
@@ -125,16 +155,18 @@ export class MacTable {
     }
   }
 
-  /** Deletes learned entries that have expired at `now`. */
-  sweep(now: number): void {
+  /** Deletes learned entries that have expired by now. */
+  sweep(): void {
+    const now = this.clock.now;
     for (let i = 0; i <= this.mask; ) {
       if (this.keys[i] !== EMPTY && this.flags[i] === 0 && now - this.updated[i]! >= this.ageingNs) this.deleteAt(i);
       else i++;
     }
   }
 
-  /** `bridge fdb show` at time `now`: live entries sorted by MAC (allocates; tools and tests). */
-  entries(now: number): FdbEntry[] {
+  /** `bridge fdb show`: live entries sorted by MAC (allocates; tools and tests). */
+  entries(): FdbEntry[] {
+    const now = this.clock.now;
     const out: FdbEntry[] = [];
     for (let i = 0; i <= this.mask; i++) {
       const mac = this.keys[i]!;
@@ -156,9 +188,22 @@ export class MacTable {
     }
   }
 
+  private findAt(view: DataView, off: number): number {
+    const hi = view.getUint16(off);
+    const lo = view.getUint32(off + 2);
+    const mac = hi * 0x100000000 + lo;
+    const keys = this.keys;
+    const mask = this.mask;
+    for (let i = hashHalves(hi, lo) & mask; ; i = (i + 1) & mask) {
+      const k = keys[i]!;
+      if (k === mac) return i;
+      if (k === EMPTY) return -1;
+    }
+  }
+
   private insert(mac: number, port: number, now: number, flags: number): void {
     if ((this.count + 1) * 2 > this.mask + 1) {
-      this.sweep(now);
+      this.sweep();
       if ((this.count + 1) * 2 > this.mask + 1) this.resize((this.mask + 1) * 2);
     }
     const keys = this.keys;

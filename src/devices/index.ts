@@ -8,4 +8,4 @@ export { Bridge, DEFAULT_AGEING_NS } from './bridge.js';
 export { Macvlan } from './macvlan.js';
 export { Loopback } from './loopback.js';
 export { MacTable, FDB_MISS, type FdbEntry } from './fdb.js';
-export { readMac, isMulticastMac, isValidUnicastMac, isLinkLocalMac, BROADCAST_MAC } from './mac.js';
+export { readMac, isMulticastMac, isValidUnicastMac, isLinkLocalMac, BROADCAST_MAC, isGroupAt, isValidSourceAt, linkLocalAt, macEqualsAt } from './mac.js';

@@ -10,7 +10,33 @@
 export const BROADCAST_MAC = 0xffffffffffff;
 const TWO32 = 0x100000000;
 
-/** The 48-bit MAC at byte `off` of `view`. */
+// The hot paths test addresses where they lie in the frame (`…At(view, off)`), returning booleans and
+// small integers: a 48-bit MAC is not a small integer, and V8 boxes such a number each time it crosses
+// a call that is not inlined — one heap allocation per frame per call.
+
+/** Whether the address at `off` is a group (multicast/broadcast) address. */
+export function isGroupAt(view: DataView, off: number): boolean {
+  return (view.getUint8(off) & 1) !== 0;
+}
+
+/** is_valid_ether_addr for the address at `off`: not a group address, not all zeros. */
+export function isValidSourceAt(view: DataView, off: number): boolean {
+  return (view.getUint8(off) & 1) === 0 && (view.getUint16(off) !== 0 || view.getUint32(off + 2) !== 0);
+}
+
+/** For 01:80:c2:00:00:0X at `off`, X (0..15); otherwise -1. */
+export function linkLocalAt(view: DataView, off: number): number {
+  if (view.getUint16(off) !== 0x0180 || view.getUint16(off + 2) !== 0xc200 || view.getUint8(off + 4) !== 0) return -1;
+  const x = view.getUint8(off + 5);
+  return x < 16 ? x : -1;
+}
+
+/** Whether the address at `off` equals `mac`. */
+export function macEqualsAt(view: DataView, off: number, mac: number): boolean {
+  return view.getUint16(off) * TWO32 + view.getUint32(off + 2) === mac;
+}
+
+/** The 48-bit MAC at byte `off` of `view` (cold paths: it is a boxed number once it leaves). */
 export function readMac(view: DataView, off: number): number {
   return view.getUint16(off) * TWO32 + view.getUint32(off + 2);
 }

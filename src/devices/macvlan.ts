@@ -20,7 +20,7 @@
 
 import type { Engine } from '../sim/engine.js';
 import { NetDevice, type RxHandler } from './device.js';
-import { isMulticastMac, readMac } from './mac.js';
+import { isGroupAt, macEqualsAt } from './mac.js';
 
 /** struct macvlan_port: the children of one parent. A handful per parent, so a linear scan over their
  *  MACs (numbers) is the lookup; nothing allocates per frame. */
@@ -29,10 +29,17 @@ class MacvlanPort {
 
   constructor(readonly parent: NetDevice) {}
 
-  /** The child whose MAC is `mac`, or null. */
+  /** The child whose MAC is `mac`, or null (setup time). */
   lookup(mac: number): Macvlan | null {
     const c = this.children;
     for (let i = 0; i < c.length; i++) if (c[i]!.mac === mac) return c[i]!;
+    return null;
+  }
+
+  /** The child whose MAC is at byte `off` of `view`, or null (per frame). */
+  lookupAt(view: DataView, off: number): Macvlan | null {
+    const c = this.children;
+    for (let i = 0; i < c.length; i++) if (macEqualsAt(view, off, c[i]!.mac)) return c[i]!;
     return null;
   }
 
@@ -53,12 +60,11 @@ class MacvlanPort {
     const pool = this.parent.engine.pool;
     const view = pool.view;
     const b = pool.base(slot);
-    const dst = readMac(view, b);
-    if (isMulticastMac(dst)) {
-      if (this.lookup(readMac(view, b + 6)) === null) this.broadcast(slot, null);
+    if (isGroupAt(view, b)) {
+      if (this.lookupAt(view, b + 6) === null) this.broadcast(slot, null);
       return false; // and the parent's own stack gets it
     }
-    const child = this.lookup(dst);
+    const child = this.lookupAt(view, b);
     if (child === null) return false;
     child.receive(slot); // drops it (and counts) when the child is down
     return true;
@@ -105,13 +111,14 @@ export class Macvlan extends NetDevice {
 
   protected xmit(slot: number): void {
     const pool = this.engine.pool;
-    const dst = readMac(pool.view, pool.base(slot));
-    if (isMulticastMac(dst)) {
+    const view = pool.view;
+    const b = pool.base(slot);
+    if (isGroupAt(view, b)) {
       this.port.broadcast(slot, this);
       this.parent.transmit(slot);
       return;
     }
-    if (this.port.lookup(dst) !== null) {
+    if (this.port.lookupAt(view, b) !== null) {
       // dev_forward_skb(lowerdev): received on the parent, whose rx handler passes it to the sibling.
       this.engine.after(0, this.parent.receiveEvent, slot);
       return;

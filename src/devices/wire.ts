@@ -11,7 +11,7 @@
 
 import type { Engine } from '../sim/engine.js';
 import { FDB_MISS, MacTable } from './fdb.js';
-import { isMulticastMac, isValidUnicastMac, readMac } from './mac.js';
+import { isGroupAt, isValidSourceAt } from './mac.js';
 import type { Nic } from './nic.js';
 
 export class Wire {
@@ -28,7 +28,7 @@ export class Wire {
     ageingNs = 300e9,
   ) {
     if (!(latencyNs >= 0)) throw new RangeError(`wire ${name}: latency must be ≥ 0 ns, got ${latencyNs}`);
-    this.fdb = new MacTable(ageingNs);
+    this.fdb = new MacTable(ageingNs, engine);
   }
 
   /** Plugs a NIC in. */
@@ -51,12 +51,9 @@ export class Wire {
     }
     const view = pool.view;
     const b = pool.base(slot);
-    const dst = readMac(view, b);
-    const src = readMac(view, b + 6);
-    const now = engine.now;
-    if (isValidUnicastMac(src)) this.fdb.learn(src, from.wirePort, now);
-    if (!isMulticastMac(dst)) {
-      const port = this.fdb.lookup(dst, now);
+    if (isValidSourceAt(view, b + 6)) this.fdb.learnAt(view, b + 6, from.wirePort);
+    if (!isGroupAt(view, b)) {
+      const port = this.fdb.lookupAt(view, b);
       if (port !== FDB_MISS) {
         if (port === from.wirePort) {
           this.drops++;

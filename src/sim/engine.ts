@@ -78,15 +78,31 @@ export class Engine {
       throw new RangeError(`Engine.at: time ${timeNs} ns is before now (${this.now} ns) or not a number`);
     }
     if (this.freeTop === 0) this.grow();
+    this.hTime[this.size] = timeNs;
+    this.push(fn, arg);
+  }
+
+  /** Runs `fn(arg)` `delayNs` (≥ 0) after now. */
+  after(delayNs: number, fn: EventFn, arg = 0): void {
+    if (!(delayNs >= 0)) throw new RangeError(`Engine.after: delay ${delayNs} ns must be ≥ 0`);
+    if (this.freeTop === 0) this.grow();
+    // The due time goes straight into the heap's leaf: a time past 2^31 ns is not a small integer,
+    // and passing it to another call would box it (an allocation per event).
+    this.hTime[this.size] = this.now + delayNs;
+    this.push(fn, arg);
+  }
+
+  /** Adds the event whose time is already in hTime[size]: takes a handle, sifts the leaf up. */
+  private push(fn: EventFn, arg: number): void {
     const h = this.freeHandles[--this.freeTop]!;
     this.fns[h] = fn;
     this.args[h] = arg;
-    // Sift up from the new leaf.
     const hTime = this.hTime;
     const hSeq = this.hSeq;
     const hHandle = this.hHandle;
     const seq = this.seq++;
     let i = this.size++;
+    const timeNs = hTime[i]!;
     while (i > 0) {
       const p = (i - 1) >> 1;
       const pt = hTime[p]!;
@@ -99,12 +115,6 @@ export class Engine {
     hTime[i] = timeNs;
     hSeq[i] = seq;
     hHandle[i] = h;
-  }
-
-  /** Runs `fn(arg)` `delayNs` (≥ 0) after now. */
-  after(delayNs: number, fn: EventFn, arg = 0): void {
-    if (!(delayNs >= 0)) throw new RangeError(`Engine.after: delay ${delayNs} ns must be ≥ 0`);
-    this.at(this.now + delayNs, fn, arg);
   }
 
   /**
