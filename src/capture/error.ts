@@ -4,6 +4,9 @@
 
 export class CaptureError extends Error {
   override readonly name = 'CaptureError';
+  /** When reading: what could be read before the problem (the header and every whole record before the
+   *  offset), for tools that show what there is, as tcpdump does with a cut file; null otherwise. */
+  partial: import('./reader.js').Capture | null = null;
 
   constructor(
     /** The file name (or the name given to an in-memory capture). */

@@ -125,6 +125,23 @@ function readPcap(bytes: Uint8Array, view: DataView, name: string, magic: number
   const linkType = view.getUint32(20, le) & 0xffff;
   const tick = ns ? 1n : 1000n;
   const records: CaptureRecord[] = [];
+  const capture: Capture = {
+    format: 'pcap',
+    linkType,
+    tsPrecision: ns ? 'ns' : 'us',
+    interfaces: [{ name: null, linkType, tsresolNs: ns ? 1 : 1000 }],
+    records,
+  };
+  try {
+    readPcapRecords(bytes, view, name, le, tick, records);
+  } catch (err) {
+    if (err instanceof CaptureError) err.partial = capture;
+    throw err;
+  }
+  return capture;
+}
+
+function readPcapRecords(bytes: Uint8Array, view: DataView, name: string, le: boolean, tick: bigint, records: CaptureRecord[]): void {
   let off = PCAP_HEADER_LEN;
   while (off < bytes.length) {
     const left = bytes.length - off;
@@ -149,13 +166,6 @@ function readPcap(bytes: Uint8Array, view: DataView, name: string, magic: number
     });
     off = dataOff + inclLen;
   }
-  return {
-    format: 'pcap',
-    linkType,
-    tsPrecision: ns ? 'ns' : 'us',
-    interfaces: [{ name: null, linkType, tsresolNs: ns ? 1 : 1000 }],
-    records,
-  };
 }
 
 interface SectionInterface {
@@ -171,9 +181,33 @@ interface SectionInterface {
 function readPcapng(bytes: Uint8Array, view: DataView, name: string): Capture {
   const interfaces: CaptureInterface[] = [];
   const records: CaptureRecord[] = [];
+  const summary = (anyFine: boolean): Capture => ({
+    format: 'pcapng',
+    linkType: interfaces.length === 0 ? -1 : interfaces[0]!.linkType,
+    tsPrecision: anyFine ? 'ns' : 'us',
+    interfaces,
+    records,
+  });
+  const state = { anyFine: false };
+  try {
+    readPcapngBlocks(bytes, view, name, interfaces, records, state);
+  } catch (err) {
+    if (err instanceof CaptureError) err.partial = summary(state.anyFine);
+    throw err;
+  }
+  return summary(state.anyFine);
+}
+
+function readPcapngBlocks(
+  bytes: Uint8Array,
+  view: DataView,
+  name: string,
+  interfaces: CaptureInterface[],
+  records: CaptureRecord[],
+  state: { anyFine: boolean },
+): void {
   let section: SectionInterface[] = [];
   let le = true;
-  let anyFine = false;
   let off = 0;
 
   while (off < bytes.length) {
@@ -233,7 +267,7 @@ function readPcapng(bytes: Uint8Array, view: DataView, name: string): Capture {
             offsetSec = view.getBigInt64(at, le);
           }
         });
-        if (unitsPerSec > 1_000_000n) anyFine = true;
+        if (unitsPerSec > 1_000_000n) state.anyFine = true;
         section.push({ global: interfaces.length, unitsPerSec, offsetSec, snaplen });
         interfaces.push({ name: ifName, linkType, tsresolNs: 1e9 / Number(unitsPerSec) });
         break;
@@ -289,13 +323,6 @@ function readPcapng(bytes: Uint8Array, view: DataView, name: string): Capture {
     }
     off += total;
   }
-  return {
-    format: 'pcapng',
-    linkType: interfaces.length === 0 ? -1 : interfaces[0]!.linkType,
-    tsPrecision: anyFine ? 'ns' : 'us',
-    interfaces,
-    records,
-  };
 }
 
 /** Walk a TLV option list from `start` to `end`, calling `each(code, valueOffset, valueLength)`. */

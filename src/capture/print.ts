@@ -1,0 +1,546 @@
+// One line per frame, as `tcpdump -nn` (4.99) prints it, from frames decoded by src/wire/frame.ts.
+// Checked line for line against the real tcpdump on fixtures/real-captures (test/cli/inspect.test.ts).
+//
+// What it follows from tcpdump's print-ether.c, print-arp.c, print-ip.c, print-tcp.c, print-udp.c,
+// print-icmp.c, print-igmp.c and print-http.c:
+//   - without -e: "IP " / "ARP, " before the network layer; with -e: "SRC > DST, ethertype NAME (0x....),
+//     length FRAME: " instead.
+//   - TCP: "Flags [S.]", seq/ack relative to the first SYN-ACK (or first ACK-bearing segment) of the
+//     conversation, as tcpdump's tcp_seq_hash does (absolute with `absoluteSeq`), "win", the options
+//     list, "length" of the payload, and for ports 80/8080 ": HTTP" plus the request/status line.
+//   - UDP: "UDP, length N"; ICMP: echo request/reply with id/seq, unreachable (quoting the original
+//     destination and port), time exceeded; IGMP: queries, v1/v2/v3 reports, leave.
+//   - ARP: "Request who-has T tell S" / "Reply S is-at MAC", with the ARP length (padding included).
+// Application protocols other than HTTP (DNS, DHCP, SSH…) are not decoded: their lines end after the
+// transport's "length N", where tcpdump would go on.
+
+import { formatIpv4, formatMac } from '../wire/addr.js';
+import type { DecodedFrame, TcpLayer } from '../wire/frame.js';
+
+export interface PrintOptions {
+  /** tcpdump -e: the link-level header. */
+  ether?: boolean;
+  /** tcpdump -S: absolute TCP sequence numbers. */
+  absoluteSeq?: boolean;
+}
+
+interface SeqEntry {
+  seq: number;
+  ack: number;
+}
+
+/** Per-file printer state: TCP initial sequence numbers per conversation (tcpdump's tcp_seq_hash). */
+export class FramePrinter {
+  private readonly conversations = new Map<string, SeqEntry>();
+  readonly ether: boolean;
+  readonly absoluteSeq: boolean;
+
+  constructor(opts: PrintOptions = {}) {
+    this.ether = opts.ether ?? false;
+    this.absoluteSeq = opts.absoluteSeq ?? false;
+  }
+
+  /** The line for one frame (without time), `origLen` being its length on the wire. */
+  line(frame: DecodedFrame, origLen: number): string {
+    const eth = frame.ethernet;
+    if (eth.kind === 'error') return `[|ether] length ${origLen}`;
+    const e = eth.repr;
+    let out = '';
+    if (this.ether) {
+      const firstType = e.vlans.length > 0 ? e.vlans[0]!.tpid : e.ethertype;
+      out += `${formatMac(e.src)} > ${formatMac(e.dst)}, `;
+      out += firstType < 0x600 ? `802.3, length ${origLen}: ` : `ethertype ${etherName(firstType)} (0x${hex4(firstType)}), length ${origLen}: `;
+    }
+    for (let i = 0; i < e.vlans.length; i++) {
+      const v = e.vlans[i]!;
+      const next = i + 1 < e.vlans.length ? e.vlans[i + 1]!.tpid : e.ethertype;
+      out += `vlan ${v.vid}, p ${v.pcp}${v.dei ? ', DEI' : ''}, ethertype ${etherName(next)} (0x${hex4(next)}), `;
+    }
+    // tcpdump names the protocol itself only when it has not printed the ethertype
+    const named = this.ether || e.vlans.length > 0;
+    const net = frame.network;
+    if (net === null) return out + '[|ether]';
+    const l3len = origLen - eth.headerLen;
+    switch (net.kind) {
+      case 'arp':
+        return out + (named ? '' : 'ARP, ') + this.arp(frame, l3len);
+      case 'ipv4':
+        return out + (named ? '' : 'IP ') + this.ipv4(frame);
+      case 'raw':
+        // not decoded (IPv6, LLDP, 802.3/LLC…): the link-level description only
+        if (named) return out.trimEnd();
+        if (net.ethertype < 0x600) return out + `802.3, length ${origLen}`;
+        return out + `ethertype ${etherName(net.ethertype)} (0x${hex4(net.ethertype)}), length ${origLen}`;
+      case 'error':
+        if (net.protocol === 'arp') return out + (named ? '' : 'ARP, ') + `[|arp]`;
+        return out + (named ? '' : 'IP ') + `[|ip]`;
+    }
+  }
+
+  private arp(frame: DecodedFrame, l3len: number): string {
+    const net = frame.network;
+    if (net === null || net.kind !== 'arp') return '[|arp]';
+    const a = net.repr;
+    const spa = formatIpv4(a.senderIp);
+    const tpa = formatIpv4(a.targetIp);
+    switch (a.operation) {
+      case 1:
+        return `Request who-has ${tpa}${a.targetMac !== 0 ? ` (${formatMac(a.targetMac)})` : ''} tell ${spa}, length ${l3len}`;
+      case 2:
+        return `Reply ${spa} is-at ${formatMac(a.senderMac)}, length ${l3len}`;
+      case 3:
+        return `Reverse Request who-is ${formatMac(a.targetMac)} tell ${formatMac(a.senderMac)}, length ${l3len}`;
+      case 4:
+        return `Reverse Reply ${formatMac(a.targetMac)} at ${tpa}, length ${l3len}`;
+      default:
+        return `Unknown (${a.operation}), length ${l3len}`;
+    }
+  }
+
+  private ipv4(frame: DecodedFrame): string {
+    const net = frame.network;
+    if (net === null || net.kind !== 'ipv4') return '[|ip]';
+    const ip = net.repr;
+    const src = formatIpv4(ip.src);
+    const dst = formatIpv4(ip.dst);
+    const payloadLen = ip.totalLength - net.headerLen;
+    const t = frame.transport;
+    if (ip.fragOffset !== 0 || ip.mf) {
+      // tcpdump decodes a first fragment's header; later ones are only "ip-proto"
+      return `${src} > ${dst}: ip-proto-${ip.protocol}`;
+    }
+    if (t === null) return `${src} > ${dst}: [|ip]`;
+    switch (t.kind) {
+      case 'tcp':
+        return this.tcp(frame, t, src, dst);
+      case 'udp':
+        return `${src}.${t.repr.srcPort} > ${dst}.${t.repr.dstPort}: UDP, length ${t.repr.length - 8}`;
+      case 'icmpv4':
+        return `${src} > ${dst}: ICMP ${icmpText(frame)}, length ${payloadLen}`;
+      case 'raw':
+        if (ip.protocol === 2) return `${src} > ${dst}: ${igmpText(t.bytes, payloadLen)}`;
+        return `${src} > ${dst}: ip-proto-${ip.protocol} ${payloadLen}`;
+      case 'error': {
+        const b = t.bytes;
+        if (t.protocol === 'tcp' || t.protocol === 'udp') {
+          if (b.length >= 4) return `${src}.${u16(b, 0)} > ${dst}.${u16(b, 2)}: [|${t.protocol}]`;
+          return `${src} > ${dst}: [|${t.protocol}]`;
+        }
+        return `${src} > ${dst}: [|icmp]`;
+      }
+    }
+  }
+
+  private tcp(frame: DecodedFrame, t: TcpLayer, src: string, dst: string): string {
+    const r = t.repr;
+    const flags = r.flags & 0xff;
+    let out = `${src}.${r.srcPort} > ${dst}.${r.dstPort}: Flags [${tcpFlags(flags)}]`;
+    let seq = r.seq >>> 0;
+    let ack = r.ack >>> 0;
+    let thSeq = 0;
+    let thAck = 0;
+    let rev = false;
+    if (!this.absoluteSeq && (flags & ACK) !== 0) {
+      // tcpdump keys a conversation by (src, dst, sport, dport) in one canonical direction
+      const net = frame.network;
+      const ipSrc = net !== null && net.kind === 'ipv4' ? net.repr.src >>> 0 : 0;
+      const ipDst = net !== null && net.kind === 'ipv4' ? net.repr.dst >>> 0 : 0;
+      rev = r.srcPort > r.dstPort || (r.srcPort === r.dstPort && ipSrc > ipDst);
+      const key = rev ? `${ipDst}-${ipSrc}-${r.dstPort}-${r.srcPort}` : `${ipSrc}-${ipDst}-${r.srcPort}-${r.dstPort}`;
+      let th = this.conversations.get(key);
+      if (th === undefined || (flags & SYN) !== 0) {
+        th = rev ? { ack: seq, seq: (ack - 1) >>> 0 } : { seq, ack: (ack - 1) >>> 0 };
+        this.conversations.set(key, th);
+      } else if (rev) {
+        seq = (seq - th.ack) >>> 0;
+        ack = (ack - th.seq) >>> 0;
+      } else {
+        seq = (seq - th.seq) >>> 0;
+        ack = (ack - th.ack) >>> 0;
+      }
+      thSeq = th.seq;
+      thAck = th.ack;
+    }
+    const length = t.length - t.headerLen;
+    if (length > 0 || (flags & (SYN | FIN | RST)) !== 0) {
+      out += `, seq ${seq}`;
+      if (length > 0) out += `:${(seq + length) >>> 0}`;
+    }
+    if ((flags & ACK) !== 0) out += `, ack ${ack}`;
+    out += `, win ${r.window}`;
+    if ((flags & URG) !== 0) out += `, urg ${r.urgent}`;
+    if (t.headerLen > 20) {
+      const opts = frame.bytes.subarray(t.offset + 20, t.offset + t.headerLen);
+      out += `, options [${tcpOptions(opts, rev ? thSeq : thAck)}]`;
+    }
+    out += `, length ${length}`;
+    if (length > 0 && (r.srcPort === 80 || r.dstPort === 80 || r.srcPort === 8080 || r.dstPort === 8080)) {
+      out += ': HTTP' + httpLine(r.payload);
+    }
+    return out;
+  }
+}
+
+const FIN = 0x01;
+const SYN = 0x02;
+const RST = 0x04;
+const ACK = 0x10;
+const URG = 0x20;
+
+const FLAG_CHARS: [number, string][] = [
+  [0x01, 'F'],
+  [0x02, 'S'],
+  [0x04, 'R'],
+  [0x08, 'P'],
+  [0x10, '.'],
+  [0x20, 'U'],
+  [0x40, 'E'],
+  [0x80, 'W'],
+];
+
+function tcpFlags(flags: number): string {
+  let s = '';
+  for (const [bit, c] of FLAG_CHARS) if ((flags & bit) !== 0) s += c;
+  return s === '' ? 'none' : s;
+}
+
+const TCP_OPTION_NAMES: Record<number, string> = {
+  0: 'eol',
+  1: 'nop',
+  2: 'mss',
+  3: 'wscale',
+  4: 'sackOK',
+  5: 'sack',
+  6: 'echo',
+  7: 'echoreply',
+  8: 'TS',
+  11: 'cc',
+  12: 'ccnew',
+  13: 'ccecho',
+  19: 'md5',
+  20: 'scps',
+  27: 'qs',
+  28: 'uto',
+  29: 'tcp-ao',
+  30: 'mptcp',
+  34: 'tfo',
+  253: 'exp',
+  254: 'exp',
+};
+
+/** The inside of tcpdump's "options [...]". `sackBase` is what SACK edges are shown relative to. */
+function tcpOptions(b: Uint8Array, sackBase: number): string {
+  let out = '';
+  let i = 0;
+  let first = true;
+  while (i < b.length) {
+    if (!first) out += ',';
+    first = false;
+    const kind = b[i]!;
+    let len: number;
+    if (kind === 0 || kind === 1) len = 1;
+    else {
+      if (i + 1 >= b.length) return out + '[bad opt]';
+      len = b[i + 1]!;
+      if (len < 2 || i + len > b.length) return out + '[bad opt]';
+    }
+    const d = i + (len === 1 ? 1 : 2);
+    const dlen = len - (d - i);
+    out += TCP_OPTION_NAMES[kind] ?? `unknown-${kind}`;
+    let expect = dlen; // bytes tcpdump's printer consumes for this kind
+    switch (kind) {
+      case 0:
+      case 1:
+      case 4:
+        expect = 0;
+        break;
+      case 2:
+        expect = 2;
+        if (dlen < 2) return out + '[bad opt]';
+        out += ` ${u16(b, d)}`;
+        break;
+      case 3:
+        expect = 1;
+        if (dlen < 1) return out + '[bad opt]';
+        out += ` ${b[d]!}`;
+        break;
+      case 8:
+        expect = 8;
+        if (dlen < 8) return out + '[bad opt]';
+        out += ` val ${u32(b, d)} ecr ${u32(b, d + 4)}`;
+        break;
+      case 5:
+        if (dlen % 8 !== 0) out += ' invalid sack';
+        else {
+          out += ` ${dlen / 8} `;
+          for (let k = 0; k < dlen; k += 8) {
+            out += `{${(u32(b, d + k) - sackBase) >>> 0}:${(u32(b, d + k + 4) - sackBase) >>> 0}}`;
+          }
+        }
+        break;
+      case 6:
+      case 7:
+      case 11:
+      case 12:
+      case 13:
+        expect = 4;
+        if (dlen < 4) return out + '[bad opt]';
+        out += ` ${u32(b, d)}`;
+        break;
+      default:
+        if (dlen > 0) {
+          out += ' 0x';
+          for (let k = 0; k < dlen; k++) out += hex2(b[d + k]!);
+        }
+        break;
+    }
+    if ((kind === 0 || kind === 1 ? 1 : 2) + expect !== len) out += `[len ${len}]`;
+    i += len;
+    if (kind === 0) break;
+  }
+  return out;
+}
+
+const HTTP_METHODS = new Set([
+  'GET', 'PUT', 'COPY', 'DELETE', 'HEAD', 'LINK', 'LOCK', 'MKCOL', 'MOVE', 'OPTIONS', 'POST',
+  'PROPFIND', 'PROPPATCH', 'UNLINK', 'UNLOCK', 'TRACE', 'CONNECT', 'PATCH',
+]);
+
+/** tcpdump's txtproto_print for HTTP, not verbose: the first line if it is a request or a status line. */
+function httpLine(p: Uint8Array): string {
+  const t1 = fetchToken(p, 0);
+  if (t1 === null) return '';
+  let isReqResp = HTTP_METHODS.has(t1.token.toUpperCase());
+  const t2 = fetchToken(p, t1.next);
+  if (t2 !== null && /^[0-9]{3}$/.test(t2.token)) isReqResp = true;
+  if (!isReqResp) return '';
+  // print_txt_line: printable ASCII (and tabs) up to CRLF or LF
+  let i = 0;
+  while (i < p.length) {
+    const c = p[i]!;
+    if (c === 0x0a) break;
+    if (c === 0x0d) {
+      if (i + 1 >= p.length || p[i + 1] !== 0x0a) return '';
+      break;
+    }
+    if ((c < 0x20 || c > 0x7e) && c !== 0x09) return '';
+    i++;
+  }
+  return ': ' + String.fromCharCode(...p.subarray(0, i));
+}
+
+function fetchToken(p: Uint8Array, from: number): { token: string; next: number } | null {
+  let i = from;
+  let token = '';
+  for (; i < p.length; i++) {
+    const c = p[i]!;
+    if (c > 0x7f) return null;
+    if (c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a) break;
+    if (c < 0x20 || c === 0x7f) return null;
+    if (token.length + 2 > 129) return null;
+    token += String.fromCharCode(c);
+  }
+  if (token.length === 0) return null;
+  for (; i < p.length; i++) {
+    const c = p[i]!;
+    if (c === 0x0d || c === 0x0a) break;
+    if (c < 0x20 || c > 0x7e) break;
+    if (c !== 0x20 && c !== 0x09) break;
+  }
+  return { token, next: i };
+}
+
+const ICMP_NAMES: Record<number, string> = {
+  0: 'echo reply',
+  3: 'destination unreachable',
+  4: 'source quench',
+  5: 'redirect',
+  8: 'echo request',
+  9: 'router advertisement',
+  10: 'router solicitation',
+  11: 'time exceeded',
+  12: 'parameter problem',
+  13: 'time stamp request',
+  14: 'time stamp reply',
+  15: 'information request',
+  16: 'information reply',
+  17: 'address mask request',
+  18: 'address mask reply',
+};
+
+const UNREACH_FORMATS: Record<number, string> = {
+  0: 'net %s unreachable',
+  1: 'host %s unreachable',
+  5: '%s unreachable - source route failed',
+  6: 'net %s unreachable - unknown',
+  7: 'host %s unreachable - unknown',
+  8: '%s unreachable - source host isolated',
+  9: 'net %s unreachable - admin prohibited',
+  10: 'host %s unreachable - admin prohibited',
+  11: 'net %s unreachable - tos prohibited',
+  12: 'host %s unreachable - tos prohibited',
+  13: 'host %s unreachable - admin prohibited filter',
+  14: 'host %s unreachable - host precedence violation',
+  15: 'host %s unreachable - precedence cutoff',
+};
+
+function icmpText(frame: DecodedFrame): string {
+  const t = frame.transport;
+  if (t === null || t.kind !== 'icmpv4') return '[|icmp]';
+  const m = t.repr;
+  switch (m.type) {
+    case 0:
+    case 8:
+      return `echo ${m.type === 8 ? 'request' : 'reply'}, id ${m.ident}, seq ${m.seqNo}`;
+    case 3: {
+      const q = m.quote;
+      if (q === null) return 'destination unreachable';
+      const odst = formatIpv4(q.ipv4.dst);
+      switch (m.code) {
+        case 2:
+          return `${odst} protocol ${q.ipv4.protocol} unreachable`;
+        case 3:
+          if (q.ipv4.protocol === 6) return `${odst} tcp port ${q.dstPort} unreachable`;
+          if (q.ipv4.protocol === 17) return `${odst} udp port ${q.dstPort} unreachable`;
+          return `${odst} protocol ${q.ipv4.protocol} port ${q.dstPort < 0 ? 0 : q.dstPort} unreachable`;
+        case 4: {
+          const mtu = m.rest & 0xffff;
+          return mtu !== 0 ? `${odst} unreachable - need to frag (mtu ${mtu})` : `${odst} unreachable - need to frag`;
+        }
+        default: {
+          const fmt = UNREACH_FORMATS[m.code] ?? `#${m.code} %s unreachable`;
+          return fmt.replace('%s', odst);
+        }
+      }
+    }
+    case 5: {
+      const q = m.quote;
+      const gw = formatIpv4(m.rest >>> 0);
+      const odst = q === null ? '?' : formatIpv4(q.ipv4.dst);
+      const kinds = ['redirect %s to net %s', 'redirect %s to host %s', 'redirect-tos %s to net %s', 'redirect-tos %s to host %s'];
+      const fmt = kinds[m.code] ?? `redirect-#${m.code} %s to %s`;
+      return fmt.replace('%s', odst).replace('%s', gw);
+    }
+    case 11:
+      if (m.code === 0) return 'time exceeded in-transit';
+      if (m.code === 1) return 'ip reassembly time exceeded';
+      return `time exceeded-#${m.code}`;
+    case 12:
+      return m.code !== 0 ? `parameter problem - code ${m.code}` : `parameter problem - octet ${m.rest >>> 24}`;
+    case 13:
+      return `time stamp query id ${m.rest >>> 16} seq ${m.rest & 0xffff}`;
+    default:
+      return ICMP_NAMES[m.type] ?? `type-#${m.type}`;
+  }
+}
+
+function igmpText(b: Uint8Array, len: number): string {
+  if (b.length < 1) return 'igmp [|igmp]';
+  const ip = (at: number) => (b.length >= at + 4 ? formatIpv4(u32(b, at)) : '[|igmp]');
+  switch (b[0]) {
+    case 0x11: {
+      if (len >= 12) {
+        let s = 'igmp query v3';
+        if (len & 3) return s + ` [invalid len ${len}]`;
+        const mrc = b[1] ?? 0;
+        const mrt = mrc < 128 ? mrc : ((mrc & 0x0f) | 0x10) << (((mrc & 0x70) >> 4) + 3);
+        if (mrc !== 100) s += ` [max resp time ${mrt < 600 ? (mrt * 0.1).toFixed(1) + 's' : relTime(Math.floor(mrt / 10))}]`;
+        if (b.length < 8 || u32(b, 4) === 0) return s;
+        s += ` [gaddr ${ip(4)}`;
+        const nsrcs = b.length >= 12 ? u16(b, 10) : 0;
+        if (nsrcs > 0) s += len < 12 + nsrcs * 4 ? ' [invalid number of sources]' : `, ${nsrcs} source(s)`;
+        return s + ']';
+      }
+      let s = 'igmp query';
+      const mrt = b[1] ?? 0;
+      if (mrt !== 0) {
+        s += ' v2';
+        if (mrt !== 100) s += ` [max resp time ${mrt}]`;
+      } else s += ' v1';
+      if (b.length >= 8 && u32(b, 4) !== 0) s += ` [gaddr ${ip(4)}]`;
+      if (len !== 8) s += ` [len ${len}]`;
+      return s;
+    }
+    case 0x12:
+      return `igmp v1 report ${ip(4)}${len !== 8 ? ` [len ${len}]` : ''}`;
+    case 0x16:
+      return `igmp v2 report ${ip(4)}`;
+    case 0x17:
+      return `igmp leave ${ip(4)}`;
+    case 0x22:
+      if (len < 16 || len & 3) return `igmp v3 report [invalid len ${len}]`;
+      return `igmp v3 report, ${b.length >= 8 ? u16(b, 6) : 0} group record(s)`;
+    default:
+      return `igmp-${b[0]}`;
+  }
+}
+
+/** tcpdump's unsigned_relts_print: 1h2m3s style. */
+function relTime(secs: number): string {
+  const units: [number, string][] = [
+    [31536000, 'y'],
+    [604800, 'w'],
+    [86400, 'd'],
+    [3600, 'h'],
+    [60, 'm'],
+    [1, 's'],
+  ];
+  if (secs === 0) return '0s';
+  let s = '';
+  for (const [n, u] of units) {
+    if (secs >= n) {
+      s += `${Math.floor(secs / n)}${u}`;
+      secs %= n;
+    }
+  }
+  return s;
+}
+
+const ETHER_NAMES: Record<number, string> = {
+  0x0800: 'IPv4',
+  0x0806: 'ARP',
+  0x86dd: 'IPv6',
+  0x8100: '802.1Q',
+  0x88a8: '802.1Q-QinQ',
+  0x9100: '802.1Q-9100',
+  0x8035: 'Reverse ARP',
+  0x88cc: 'LLDP',
+  0x8847: 'MPLS unicast',
+  0x8848: 'MPLS multicast',
+  0x8863: 'PPPoE D',
+  0x8864: 'PPPoE S',
+  0x888e: 'EAPOL',
+  0x0842: 'Wake-on-LAN',
+};
+
+function etherName(t: number): string {
+  return ETHER_NAMES[t] ?? 'Unknown';
+}
+
+function u16(b: Uint8Array, at: number): number {
+  return (b[at]! << 8) | b[at + 1]!;
+}
+
+function u32(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+}
+
+function hex2(n: number): string {
+  return n.toString(16).padStart(2, '0');
+}
+
+function hex4(n: number): string {
+  return n.toString(16).padStart(4, '0');
+}
+
+/** "HH:MM:SS.ffffff" (or 9 digits for nanosecond files) of a time since the epoch, in UTC. */
+export function formatTime(timeNs: bigint, precision: 'us' | 'ns'): string {
+  const sec = timeNs / 1_000_000_000n;
+  const frac = timeNs % 1_000_000_000n;
+  const day = Number(sec % 86400n);
+  const hh = String(Math.floor(day / 3600)).padStart(2, '0');
+  const mm = String(Math.floor((day % 3600) / 60)).padStart(2, '0');
+  const ss = String(day % 60).padStart(2, '0');
+  const f = precision === 'ns' ? String(frac).padStart(9, '0') : String(frac / 1000n).padStart(6, '0');
+  return `${hh}:${mm}:${ss}.${f}`;
+}
