@@ -251,16 +251,16 @@ export class FakeHost implements NetfilterHost {
 
 export const R = (target: RulePlan['target'], m: Omit<RulePlan, 'target'> = {}): RulePlan => ({ ...m, target });
 
-/** An iptables plan: built-in chains with ACCEPT policies unless given, then the user chains given. */
+/** An iptables plan: built-in chains with ACCEPT policies unless given (filter only), then the user chains. */
 export function plan(nat: Record<string, RulePlan[]>, filter: Record<string, RulePlan[]> = {}, policies: Record<string, 'ACCEPT' | 'DROP'> = {}): IptablesPlan {
-  const table = (builtins: string[], chains: Record<string, RulePlan[]>): { chains: ChainPlan[] } => {
-    const out: ChainPlan[] = builtins.map((n) => ({ name: n, policy: policies[n] ?? 'ACCEPT', rules: chains[n] ?? [] }));
+  const table = (builtins: string[], chains: Record<string, RulePlan[]>, pol: Record<string, 'ACCEPT' | 'DROP'>): { chains: ChainPlan[] } => {
+    const out: ChainPlan[] = builtins.map((n) => ({ name: n, policy: pol[n] ?? 'ACCEPT', rules: chains[n] ?? [] }));
     for (const [n, rules] of Object.entries(chains)) if (!builtins.includes(n)) out.push({ name: n, policy: null, rules });
     return { chains: out };
   };
   return {
-    nat: table(['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'], nat),
-    filter: table(['INPUT', 'FORWARD', 'OUTPUT'], filter),
+    nat: table(['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'], nat, {}),
+    filter: table(['INPUT', 'FORWARD', 'OUTPUT'], filter, policies),
   };
 }
 
