@@ -18,6 +18,19 @@ describe('Engine event queue', () => {
     );
   });
 
+  it('orders times far past 2^32 ns exactly (hours of virtual time), FIFO among equals', () => {
+    const e = new Engine({ seed: 1 });
+    const base = 3600e9 * 5; // five hours
+    const seen: number[] = [];
+    e.at(base + 2, (x) => seen.push(x), 0);
+    e.at(base + 1, (x) => seen.push(x), 1);
+    e.at(base + 1, (x) => seen.push(x), 2);
+    e.at(base, () => e.after(1, (x) => seen.push(x), 3)); // base + 1, scheduled last
+    e.run();
+    expect(seen).toEqual([1, 2, 3, 0]);
+    expect(e.now).toBe(base + 2);
+  });
+
   it('sets now to each event time; events scheduled from events interleave correctly', () => {
     const e = new Engine({ seed: 1 });
     const log: string[] = [];
