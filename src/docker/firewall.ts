@@ -29,8 +29,9 @@
 //             -A DOCKER-FORWARD -i BR -j ACCEPT; -A DOCKER ! -i BR -o BR -j DROP;
 //             -A DOCKER-CT -o BR -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT; -A DOCKER-BRIDGE -o BR -j DOCKER;
 //             setINC: -A STAGE-1 -i BR ! -o BR -j STAGE-2; -I STAGE-2 -o BR -j DROP; DOCKER-USER as in 27
-//   port:     -t raw -A PREROUTING -d CIP ! -i BR -p P --dport CP -j DROP (direct-access filtering);
-//             (host IP on loopback: -t raw -A PREROUTING -d HOSTIP ! -i lo -p P --dport HP -j DROP);
+//   endpoint: -t raw -A PREROUTING -d CIP/32 ! -i BR -j DROP (direct-routing protection, one rule per container
+//             since moby#49829 in 28.2; 28.0/28.1 had one per published port)
+//   port:     (host IP on loopback: -t raw -A PREROUTING -d HOSTIP ! -i lo -p P --dport HP -j DROP);
 //             -A DOCKER(nat) [-d HOSTIP] ! -i BR -p P --dport HP -j DNAT --to-destination CIP:CP;
 //             -I DOCKER(filter) -d CIP ! -i BR -o BR -p P --dport CP -j ACCEPT (above the network's DROP)
 //             (the hairpin MASQUERADE is only added with userland-proxy off, not by default)
@@ -117,6 +118,12 @@ export function bridgeNetwork(t: Tables, engine: Engine, n: FwNetwork): void {
   arrangeUserChain(t);
 }
 
+/** Rules for a container's endpoint on bridge `n` (engine 28: drop packets routed straight to the container
+ *  from anywhere but its bridge; engine 27: none). */
+export function containerEndpoint(t: Tables, engine: Engine, n: FwNetwork, containerIp: string): void {
+  if (engine === 28) t.append('raw', 'PREROUTING', `-d ${containerIp}/32 ! -i ${n.bridge} -j DROP`);
+}
+
 /** Rules for one published port (`docker run -p`) of a container on bridge `n`. */
 export function publishPort(t: Tables, engine: Engine, n: FwNetwork, p: FwPort): void {
   const br = n.bridge;
@@ -136,7 +143,6 @@ export function publishPort(t: Tables, engine: Engine, n: FwNetwork, p: FwPort):
     if (p.hostIp && p.hostIp.startsWith('127.')) {
       t.append('raw', 'PREROUTING', `-d ${p.hostIp}/32 ! -i lo ${m} --dport ${p.hostPort} -j DROP`);
     }
-    t.append('raw', 'PREROUTING', `-d ${p.containerIp}/32 ! -i ${br} ${m} --dport ${p.containerPort} -j DROP`);
     t.append('nat', 'DOCKER', dnat);
     t.insert('filter', 'DOCKER', accept);
   }

@@ -21,7 +21,7 @@ import {
   type PlanContext,
 } from '../plan/world.js';
 import { formatCidr, formatIpv4, parseCidr, parseIpv4 } from '../wire/addr.js';
-import { bridgeNetwork, daemonStart, publishPort, type Engine, type FwNetwork } from './firewall.js';
+import { bridgeNetwork, containerEndpoint, daemonStart, publishPort, type Engine, type FwNetwork } from './firewall.js';
 import { AddressPool, networkOf, pickPool, type Prefix } from './pools.js';
 
 /** A network as dockerd knows it once created. */
@@ -261,8 +261,10 @@ function startContainer(
     ns.announce.push({ ifname: 'eth0', addr: formatIpv4(ip), atNs: 0, ...DOCKER28_ANNOUNCE });
   }
   const t = tablesOf(ctx, host.name);
+  const fw = { bridge: net.ifname, subnet: cidrText(net.subnet) };
+  containerEndpoint(t, engine, fw, formatIpv4(ip));
   for (const p of ct.publish) {
-    publishPort(t, engine, { bridge: net.ifname, subnet: cidrText(net.subnet) }, {
+    publishPort(t, engine, fw, {
       proto: p.proto,
       hostIp: p.hostIp,
       hostPort: p.hostPort,

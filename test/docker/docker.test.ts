@@ -77,7 +77,7 @@ describe('engine 27 vs 28', () => {
     expect(ns(p, 'dh').iptables.raw!.chains.every((c) => c.rules.length === 0)).toBe(true);
   });
 
-  it('28: DOCKER-FORWARD/BRIDGE/CT chains, default DROP into the bridge, raw direct-access drops, no hairpin MASQUERADE', () => {
+  it('28: DOCKER-FORWARD/BRIDGE/CT chains, default DROP into the bridge, a raw direct-routing drop per container, no hairpin MASQUERADE', () => {
     const p = planOf(PUBLISH(28));
     const t = ns(p, 'dh').iptables;
     expect(t.filter.chains.find((c) => c.name === 'FORWARD')!.policy).toBe('DROP');
@@ -86,8 +86,8 @@ describe('engine 27 vs 28', () => {
         '*raw',
         ':PREROUTING ACCEPT [0:0]',
         ':OUTPUT ACCEPT [0:0]',
-        '-A PREROUTING -d 172.17.0.2/32 ! -i docker0 -p tcp -m tcp --dport 80 -j DROP',
-        '-A PREROUTING -d 172.17.0.2/32 ! -i docker0 -p udp -m udp --dport 53 -j DROP',
+        '-A PREROUTING -d 172.17.0.2/32 ! -i docker0 -j DROP',
+        '-A PREROUTING -d 172.17.0.3/32 ! -i docker0 -j DROP',
         'COMMIT',
         '*filter',
         ':INPUT ACCEPT [0:0]',
@@ -144,9 +144,8 @@ describe('engine 27 vs 28', () => {
     ]);
     const p28 = planOf(dockerHost(docker(28)));
     expect(lines(p28, 'dh', 'raw', 'PREROUTING')).toEqual([
-      '-A PREROUTING -d 172.17.0.2/32 ! -i docker0 -p tcp -m tcp --dport 80 -j DROP',
+      '-A PREROUTING -d 172.17.0.2/32 ! -i docker0 -j DROP',
       '-A PREROUTING -d 127.0.0.1/32 ! -i lo -p tcp -m tcp --dport 9090 -j DROP',
-      '-A PREROUTING -d 172.17.0.2/32 ! -i docker0 -p tcp -m tcp --dport 90 -j DROP',
     ]);
   });
 });
