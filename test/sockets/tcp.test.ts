@@ -1,0 +1,674 @@
+// TCP against Linux 6.18's own segments (fixtures/real-captures), on a two-host rig: each host's Tcp
+// sends through a fake Ipv4Sender that writes the IPv4 header and carries the datagram to the other
+// host through the engine after a one-way latency (optionally dropping some).
+
+import { describe, expect, it } from 'vitest';
+import { Engine } from '../../src/sim/engine.js';
+import type { Prng } from '../../src/sim/prng.js';
+import type { Ipv4Sender, L4Header } from '../../src/sockets/transport.js';
+import { Tcp, TcpError, type TcpConnection } from '../../src/sockets/tcp.js';
+import { parseIpv4 } from '../../src/wire/addr.js';
+import { writeIpv4Header, parse as parseIp } from '../../src/wire/ipv4.js';
+import { emit, parse as parseTcp, type TcpRepr } from '../../src/wire/tcp.js';
+import { verifyTcpChecksum } from '../../src/wire/checksum.js';
+import { readCaptureFile } from '../../src/capture/reader.js';
+
+const MS = 1_000_000;
+const SEC = 1_000_000_000;
+const ETH = 14;
+
+interface Pkt {
+  t: number;
+  src: number;
+  dst: number;
+  id: number;
+  df: boolean;
+  ttl: number;
+  tos: number;
+  tcp: TcpRepr;
+  checksumOk: boolean;
+}
+
+class Net {
+  readonly hosts = new Map<number, FakeHost>();
+  readonly log: Pkt[] = [];
+  drop: (p: Pkt) => boolean = () => false;
+  constructor(
+    readonly engine: Engine,
+    readonly latency: number,
+  ) {}
+
+  transmit(slot: number, l4len: number, h: L4Header): boolean {
+    const pool = this.engine.pool;
+    const dstHost = this.hosts.get(h.dst);
+    const base = pool.base(slot);
+    writeIpv4Header(pool.view, base + ETH, h.tos, 20 + l4len, h.id, h.df, h.ttl, h.proto, h.src, h.dst);
+    const bytes = pool.bytes.slice(base + ETH, base + ETH + 20 + l4len);
+    const ip = parseIp(bytes, 0, bytes.length);
+    const p: Pkt = {
+      t: this.engine.now,
+      src: h.src,
+      dst: h.dst,
+      id: ip.id,
+      df: ip.df,
+      ttl: ip.ttl,
+      tos: ip.tos,
+      tcp: parseTcp(bytes, 20, l4len),
+      checksumOk: verifyTcpChecksum(bytes, 20, l4len, h.src, h.dst),
+    };
+    this.log.push(p);
+    if (!dstHost || this.drop(p)) {
+      pool.release(slot);
+      return true;
+    }
+    this.engine.after(this.latency, () => dstHost.tcp.input(slot, ETH, ETH + 20, l4len));
+    return true;
+  }
+}
+
+class FakeHost implements Ipv4Sender {
+  readonly tcp: Tcp;
+  readonly rng: Prng;
+  constructor(
+    readonly net: Net,
+    readonly addr: number,
+    seedLabel: string,
+  ) {
+    this.rng = net.engine.rng.fork(seedLabel);
+    net.hosts.set(addr, this);
+    this.tcp = new Tcp(this);
+  }
+  get engine(): Engine {
+    return this.net.engine;
+  }
+  sendL4(slot: number, l4len: number, h: L4Header): boolean {
+    return this.net.transmit(slot, l4len, h);
+  }
+  sourceFor(dst: number): number {
+    return dst === parseIpv4('203.0.113.99') ? 0 : this.addr;
+  }
+  mtuFor(): number {
+    return 1500;
+  }
+  isLocal(addr: number): boolean {
+    return addr === this.addr;
+  }
+}
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+const REQ43 = enc('GET / HTTP/1.0\r\nHost: wirebox.example\r\n\r\n\r\n'.slice(0, 43).padEnd(43, 'x'));
+const REPLY43 = enc('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello'.padEnd(43, '!'));
+const REQ24 = enc('GET /status HTTP/1.1\r\n\r\n');
+
+interface World {
+  engine: Engine;
+  net: Net;
+  client: FakeHost;
+  server: FakeHost;
+}
+
+function world(seed = 1, latency = 50_000, clientAddr = '172.17.0.2', serverAddr = '198.51.100.1'): World {
+  const engine = new Engine({ seed });
+  const net = new Net(engine, latency);
+  const client = new FakeHost(net, parseIpv4(clientAddr), 'client');
+  const server = new FakeHost(net, parseIpv4(serverAddr), 'server');
+  return { engine, net, client, server };
+}
+
+/** The README's services: the server answers the first data it reads, then reads until EOF and
+ *  closes; the client sends, reads the reply, closes. */
+function requestReply(w: World, port: number, request: Uint8Array, reply: Uint8Array): { client: TcpConnection; got: Uint8Array[]; events: string[] } {
+  const events: string[] = [];
+  w.server.tcp.listen({ addr: 0, port }, (conn) => {
+    let answered = false;
+    conn.handlers = {
+      onData: () => {
+        if (!answered) {
+          answered = true;
+          conn.send(reply);
+        }
+      },
+      onPeerClose: () => conn.close(),
+      onClose: () => events.push('server-close'),
+    };
+  });
+  const got: Uint8Array[] = [];
+  const client = w.client.tcp.connect(
+    { dst: w.server.addr, dport: port },
+    {
+      onConnect: (c) => {
+        events.push('connect');
+        c.send(request);
+      },
+      onData: (b, c) => {
+        got.push(b);
+        c.close();
+      },
+      onClose: () => events.push('client-close'),
+      onError: (r) => events.push(`error:${r}`),
+    },
+  );
+  return { client, got, events };
+}
+
+// ---- normalised segment view, the same for our log and a real capture ----
+
+interface Norm {
+  dir: 'C>S' | 'S>C';
+  flags: string;
+  seq: number;
+  ack: number;
+  len: number;
+  win: number;
+  opts: string;
+  df: boolean;
+  tos: number;
+  id: string;
+}
+
+function flagString(f: number): string {
+  let s = '';
+  if (f & 0x02) s += 'S';
+  if (f & 0x01) s += 'F';
+  if (f & 0x04) s += 'R';
+  if (f & 0x08) s += 'P';
+  if (f & 0x10) s += '.';
+  return s;
+}
+
+function optString(r: TcpRepr): string {
+  return r.options
+    .map((o) => {
+      switch (o.kind) {
+        case 'mss':
+          return `mss ${o.value}`;
+        case 'sack-permitted':
+          return 'sackOK';
+        case 'timestamps':
+          return 'TS';
+        case 'wscale':
+          return `wscale ${o.shift}`;
+        default:
+          return o.kind;
+      }
+    })
+    .join(',');
+}
+
+/** Relative seq/ack per direction (ISNs out), ids as offsets from each sender's first non-zero id. */
+function normalise(pkts: Pkt[], clientAddr: number): Norm[] {
+  const isn = new Map<number, number>();
+  const firstId = new Map<number, number>();
+  for (const p of pkts) if (p.tcp.flags & 0x02 && !isn.has(p.src)) isn.set(p.src, p.tcp.seq);
+  return pkts.map((p) => {
+    const mine = isn.get(p.src) ?? 0;
+    const theirs = isn.get(p.dst) ?? 0;
+    let id = 'zero';
+    if (p.id !== 0) {
+      if (!firstId.has(p.src)) firstId.set(p.src, p.id);
+      id = `+${(p.id - firstId.get(p.src)! + 0x10000) & 0xffff}`;
+    }
+    return {
+      dir: p.src === clientAddr ? 'C>S' : 'S>C',
+      flags: flagString(p.tcp.flags),
+      seq: p.tcp.flags & 0x04 && !(p.tcp.flags & 0x10) ? (p.tcp.seq - theirs) >>> 0 : (p.tcp.seq - mine) >>> 0,
+      ack: p.tcp.flags & 0x10 ? (p.tcp.ack - theirs) >>> 0 : 0,
+      len: p.tcp.payload.length,
+      win: p.tcp.window,
+      opts: optString(p.tcp),
+      df: p.df,
+      tos: p.tos,
+      id,
+    };
+  });
+}
+
+function realTcp(path: string, port: number): Pkt[] {
+  const cap = readCaptureFile(path);
+  const out: Pkt[] = [];
+  for (const r of cap.records) {
+    const d = r.data;
+    if (d.length < ETH + 20 || ((d[12]! << 8) | d[13]!) !== 0x0800) continue;
+    const ip = parseIp(d, ETH, d.length - ETH);
+    if (ip.protocol !== 6) continue;
+    const ihl = (d[ETH]! & 0x0f) * 4;
+    const tcp = parseTcp(d, ETH + ihl, ip.totalLength - ihl);
+    if (tcp.srcPort !== port && tcp.dstPort !== port) continue;
+    out.push({ t: Number(r.timeNs), src: ip.src, dst: ip.dst, id: ip.id, df: ip.df, ttl: ip.ttl, tos: ip.tos, tcp, checksumOk: true });
+  }
+  return out;
+}
+
+/** Our segments as the client's interface sees them: client's at send time, server's on arrival. */
+function atClient(w: World): Pkt[] {
+  return w.net.log
+    .map((p) => (p.src === w.client.addr ? p : { ...p, t: p.t + w.net.latency }))
+    .sort((a, b) => a.t - b.t);
+}
+
+const FIX = new URL('../../fixtures/real-captures/', import.meta.url).pathname;
+
+describe('SYN and segments as Linux writes them', () => {
+  it('SYN: mss 1460,sackOK,TS val ecr 0,nop,wscale 10, window 64240, DF, TTL 64, TOS 0, exact option bytes', () => {
+    const w = world();
+    w.client.tcp.connect({ dst: w.server.addr, dport: 9 }, {});
+    const syn = w.net.log[0]!;
+    expect(flagString(syn.tcp.flags)).toBe('S');
+    expect(syn.tcp.window).toBe(64240);
+    expect(optString(syn.tcp)).toBe('mss 1460,sackOK,TS,nop,wscale 10');
+    expect(syn.df).toBe(true);
+    expect(syn.ttl).toBe(64);
+    expect(syn.tos).toBe(0);
+    expect(syn.checksumOk).toBe(true);
+    const ts = syn.tcp.options.find((o) => o.kind === 'timestamps');
+    expect(ts && ts.kind === 'timestamps' && ts.tsEcr).toBe(0);
+    // the same 20 option bytes as the real SYN, TS val aside
+    const real = realTcp(FIX + 'nat-basic/ct.eth0.pcap', 8000)[0]!;
+    expect(optString(real.tcp)).toBe(optString(syn.tcp));
+  });
+
+  it('MSS follows the route MTU minus 40', () => {
+    const w = world();
+    w.client.mtuFor = () => 1400;
+    w.client.tcp.connect({ dst: w.server.addr, dport: 9 }, {});
+    expect(optString(w.net.log[0]!.tcp)).toBe('mss 1360,sackOK,TS,nop,wscale 10');
+  });
+});
+
+describe('the real exchanges, segment by segment', () => {
+  const cases = [
+    { name: 'nat-basic ct.eth0', file: 'nat-basic/ct.eth0.pcap', port: 8000, client: '172.17.0.2', server: '198.51.100.1', req: REQ43, reply: REPLY43 },
+    { name: 'bridge-learning ct1.eth0', file: 'bridge-learning/ct1.eth0.pcap', port: 8000, client: '172.17.0.2', server: '172.17.0.3', req: REQ43, reply: REPLY43 },
+    { name: 'publish client.eth0', file: 'publish/client.eth0.pcap', port: 8080, client: '198.51.100.1', server: '198.51.100.10', req: REQ24, reply: REPLY43 },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: flags, relative seq/ack, lengths, windows, options, DF, TOS, IP id pattern`, () => {
+      const w = world(7, 60_000, c.client, c.server);
+      const { got, events } = requestReply(w, c.port, c.req, c.reply);
+      w.engine.run(10 * SEC);
+      expect(events).toContain('connect');
+      expect(Buffer.concat(got).toString()).toBe(Buffer.from(c.reply).toString());
+      const real = realTcp(FIX + c.file, c.port);
+      const realClient = real[0]!.src;
+      const ours = normalise(atClient(w), w.client.addr);
+      expect(ours).toEqual(normalise(real, realClient));
+      expect(w.net.log.every((p) => p.checksumOk)).toBe(true);
+    });
+  }
+
+  it('timestamps: every segment after the SYN echoes the peer’s latest TS val', () => {
+    const w = world(3);
+    requestReply(w, 8000, REQ43, REPLY43);
+    w.engine.run(10 * SEC);
+    const lastVal = new Map<number, number>();
+    for (const p of atClient(w)) {
+      const ts = p.tcp.options.find((o) => o.kind === 'timestamps');
+      expect(ts).toBeDefined();
+      if (ts?.kind !== 'timestamps') continue;
+      if (p.tcp.flags & 0x02 && !(p.tcp.flags & 0x10)) expect(ts.tsEcr).toBe(0);
+      else expect(ts.tsEcr).toBe(lastVal.get(p.dst));
+      lastVal.set(p.src, ts.tsVal);
+    }
+  });
+});
+
+describe('closed ports, refusals, resets', () => {
+  it('a SYN to a closed port gets [R.] seq 0 ack isn+1 win 0, IP id 0, DF, no options, like publish', () => {
+    const w = world(5, 50_000, '198.51.100.1', '198.51.100.10');
+    const events: string[] = [];
+    w.client.tcp.connect({ dst: w.server.addr, dport: 9999 }, { onError: (r) => events.push(r), onClose: () => events.push('close') });
+    w.engine.run(5 * SEC);
+    const ours = normalise(atClient(w), w.client.addr);
+    const real = realTcp(FIX + 'publish/client.eth0.pcap', 9999);
+    expect(ours).toEqual(normalise(real, real[0]!.src));
+    expect(w.net.log[1]!.ttl).toBe(64);
+    expect(w.net.log[1]!.checksumOk).toBe(true);
+    expect(events).toEqual(['refused', 'close']);
+  });
+
+  it('a stray ACK to a closed port gets a bare RST with seq = its ack', () => {
+    const w = world();
+    const l = w.server.tcp.listen({ addr: 0, port: 80 }, (conn) => {
+      conn.handlers = {};
+    });
+    const conn = w.client.tcp.connect({ dst: w.server.addr, dport: 80 }, {});
+    w.engine.run(1 * MS);
+    l.close();
+    // kill the server side silently, then have the client talk to it
+    for (const c of w.server.tcp.connections()) c.abortWith(null);
+    const before = w.net.log.length;
+    let err = '';
+    conn.handlers.onError = (r) => (err = r);
+    conn.send(enc('hi'));
+    w.engine.run(1 * SEC);
+    const rst = w.net.log.slice(before).find((p) => p.tcp.flags & 0x04)!;
+    expect(flagString(rst.tcp.flags)).toBe('R');
+    expect(rst.tcp.seq).toBe((w.net.log[before]!.tcp.ack) >>> 0);
+    expect(rst.id).toBe(0);
+    expect(err).toBe('reset');
+    expect(conn.state).toBe('CLOSED');
+  });
+
+  it('connect to an unroutable address reports unreachable', () => {
+    const w = world();
+    const events: string[] = [];
+    w.client.tcp.connect({ dst: parseIpv4('203.0.113.99'), dport: 80 }, { onError: (r) => events.push(r) });
+    w.engine.run(1 * SEC);
+    expect(events).toEqual(['unreachable']);
+    expect(w.net.log.length).toBe(0);
+  });
+});
+
+describe('SYN retransmission (tcp_syn_linear_timeouts = 4, tcp_syn_retries = 6)', () => {
+  it('SYNs at 0,1,2,3,4,5 s linear, then 7, 11, 19, 35, 67 s; ETIMEDOUT at 131 s', () => {
+    const w = world();
+    w.net.drop = () => true;
+    let failedAt = -1;
+    let reason = '';
+    const t0 = w.engine.now;
+    w.client.tcp.connect({ dst: w.server.addr, dport: 80 }, { onError: (r) => ((reason = r), (failedAt = w.engine.now)) });
+    w.engine.run(300 * SEC);
+    const times = w.net.log.map((p) => (p.t - t0) / SEC);
+    expect(times).toEqual([0, 1, 2, 3, 4, 5, 7, 11, 19, 35, 67]);
+    expect(reason).toBe('timeout');
+    expect((failedAt - t0) / SEC).toBe(131);
+    // each retransmission goes through the socket: IP id +1 each time, same ISN, fresh TS val
+    const ids = w.net.log.map((p) => p.id);
+    for (let i = 1; i < ids.length; i++) expect(ids[i]).toBe((ids[0]! + i) & 0xffff);
+    expect(new Set(w.net.log.map((p) => p.tcp.seq)).size).toBe(1);
+  });
+
+  it('a SYN-ACK after two lost SYNs completes the handshake with RTO falling back to 3 s', () => {
+    const w = world();
+    let dropped = 0;
+    w.net.drop = (p) => (p.tcp.flags & 0x02 && !(p.tcp.flags & 0x10) && dropped < 2 ? (dropped++, true) : false);
+    w.server.tcp.listen({ addr: 0, port: 80 }, () => {});
+    let connectedAt = -1;
+    w.client.tcp.connect({ dst: w.server.addr, dport: 80 }, { onConnect: () => (connectedAt = w.engine.now) });
+    w.engine.run(10 * SEC);
+    expect(Math.round(connectedAt / MS)).toBe(2000);
+  });
+
+  it('SYN-ACK retransmissions from the request sock at 1, 3, 7, 15, 31 s (id 0 each)', () => {
+    const w = world();
+    w.net.drop = (p) => p.src === w.server.addr;
+    w.server.tcp.listen({ addr: 0, port: 80 }, () => {});
+    w.client.tcp.connect({ dst: w.server.addr, dport: 80 }, {});
+    w.engine.run(40 * SEC);
+    const synacks = w.net.log.filter((p) => p.src === w.server.addr);
+    // the client's own SYN retransmissions also trigger immediate SYN-ACKs; the timer-driven ones:
+    const times = synacks.map((p) => p.t / SEC);
+    for (const t of [1.00005, 3.00005, 7.00005, 15.00005, 31.00005]) expect(times.some((x) => Math.abs(x - t) < 1e-6)).toBe(true);
+    expect(synacks.every((p) => p.id === 0 && p.df)).toBe(true);
+  });
+});
+
+describe('data transfer', () => {
+  function bulk(seed: number, size: number, drop?: (p: Pkt, n: number) => boolean) {
+    const w = world(seed, 1 * MS);
+    const data = new Uint8Array(size);
+    for (let i = 0; i < size; i++) data[i] = (i * 7 + (i >> 8)) & 0xff;
+    const received: Uint8Array[] = [];
+    let serverClosed = false;
+    w.server.tcp.listen({ addr: 0, port: 5001 }, (conn) => {
+      conn.handlers = { onData: (b) => received.push(b), onPeerClose: (c) => c.close(), onClose: () => (serverClosed = true) };
+    });
+    let n = 0;
+    if (drop) w.net.drop = (p) => drop(p, n++);
+    const conn = w.client.tcp.connect({ dst: w.server.addr, dport: 5001 }, { onConnect: (c) => (c.send(data), c.close()) });
+    w.engine.run(60 * SEC);
+    return { w, data, got: Buffer.concat(received), serverClosed, conn };
+  }
+
+  it('100 kB arrive intact in MSS-sized segments, PSH only on the write’s last', () => {
+    const { w, data, got, serverClosed } = bulk(1, 100_000);
+    expect(Buffer.compare(got, Buffer.from(data))).toBe(0);
+    expect(serverClosed).toBe(true);
+    const segs = w.net.log.filter((p) => p.src === w.client.addr && p.tcp.payload.length > 0);
+    expect(segs.slice(0, -1).every((p) => p.tcp.payload.length === 1448)).toBe(true);
+    expect(segs.slice(0, -1).every((p) => !(p.tcp.flags & 0x08))).toBe(true);
+    expect(segs.at(-1)!.tcp.flags & 0x08).toBe(0x08);
+    expect(segs.reduce((a, p) => a + p.tcp.payload.length, 0)).toBe(100_000);
+    // the first flight is the initial window of 10 segments
+    const firstAck = w.net.log.findIndex((p) => p.src === w.server.addr && p.tcp.payload.length === 0 && p.tcp.ack !== w.net.log[1]!.tcp.ack && p.t > 0);
+    expect(firstAck).toBeGreaterThan(0);
+    const before = w.net.log.slice(0, firstAck).filter((p) => p.src === w.client.addr && p.tcp.payload.length > 0);
+    expect(before.length).toBeLessThanOrEqual(10);
+  });
+
+  it('a lost segment is retransmitted after the RTO (srtt + 200 ms floor) and the stream is intact', () => {
+    let dropped: Pkt | undefined;
+    const { w, data, got } = bulk(2, 20_000, (p) => {
+      if (!dropped && p.tcp.payload.length > 0 && p.src !== p.dst && p.tcp.flags & 0x08) {
+        dropped = p;
+        return true;
+      }
+      return false;
+    });
+    expect(Buffer.compare(got, Buffer.from(data))).toBe(0);
+    expect(dropped).toBeDefined();
+    const again = w.net.log.find((p) => p !== dropped && p.tcp.seq === dropped!.tcp.seq && p.tcp.payload.length > 0 && p.t > dropped!.t)!;
+    const gap = (again.t - dropped!.t) / MS;
+    expect(gap).toBeGreaterThanOrEqual(200);
+    expect(gap).toBeLessThan(260);
+    // the retransmission is a new IP datagram of the socket: a later id
+    expect(again.id).not.toBe(dropped!.id);
+  });
+
+  it('an out-of-order segment is answered at once with a duplicate ACK carrying a SACK block', () => {
+    let dropped: Pkt | undefined;
+    const { w, got, data } = bulk(3, 6000, (p) => {
+      if (!dropped && p.tcp.payload.length === 1448) {
+        dropped = p;
+        return true;
+      }
+      return false;
+    });
+    expect(Buffer.compare(got, Buffer.from(data))).toBe(0);
+    const sackAck = w.net.log.find((p) => p.src === w.server.addr && p.tcp.options.some((o) => o.kind === 'sack'));
+    expect(sackAck).toBeDefined();
+    expect(sackAck!.tcp.ack).toBe(dropped!.tcp.seq);
+    expect(optString(sackAck!.tcp)).toBe('nop,nop,TS,nop,nop,sack');
+  });
+});
+
+describe('ACK timing', () => {
+  it('after the first exchange (pingpong) a request with no reply is acked by the delayed-ACK timer, 40 ms later', () => {
+    const w = world(4, 50_000);
+    let sconn: TcpConnection | undefined;
+    let n = 0;
+    w.server.tcp.listen({ addr: 0, port: 80 }, (c) => {
+      sconn = c;
+      c.handlers = { onData: () => (n++ === 0 ? c.send(REPLY43) : undefined) };
+    });
+    const conn = w.client.tcp.connect({ dst: w.server.addr, dport: 80 }, { onConnect: (c) => c.send(REQ43) });
+    w.engine.run(1 * SEC);
+    expect(sconn).toBeDefined();
+    const before = w.net.log.length;
+    const sentAt = w.engine.now;
+    conn.send(REQ24);
+    w.engine.run(2 * SEC);
+    const ack = w.net.log.slice(before).find((p) => p.src === w.server.addr)!;
+    expect(flagString(ack.tcp.flags)).toBe('.');
+    const delay = ack.t - (sentAt + 50_000);
+    expect(delay).toBe(40 * MS);
+  });
+
+  it('two full-sized segments are acked at once (more than one rcv_mss unacknowledged)', () => {
+    const w = world(4, 1 * MS);
+    w.server.tcp.listen({ addr: 0, port: 80 }, (c) => (c.handlers = {}));
+    w.client.tcp.connect({ dst: w.server.addr, dport: 80 }, { onConnect: (c) => c.send(new Uint8Array(30 * 1448)) });
+    w.engine.run(5 * SEC);
+    const acks = w.net.log.filter((p) => p.src === w.server.addr && p.tcp.payload.length === 0 && p.tcp.flags === 0x10);
+    // every ACK is sent upon arrival of data (no timer-driven ACK in a bulk transfer)
+    const dataArrivals = new Set(w.net.log.filter((p) => p.src === w.client.addr && p.tcp.payload.length > 0).map((p) => p.t + 1 * MS));
+    expect(acks.every((a) => dataArrivals.has(a.t))).toBe(true);
+    expect(acks.length).toBeGreaterThan(10);
+  });
+});
+
+describe('closing', () => {
+  it('the active closer holds TIME_WAIT for 60 s, then the socket is gone', () => {
+    const w = world();
+    const { client } = requestReply(w, 8000, REQ43, REPLY43);
+    w.engine.run(1 * SEC);
+    expect(client.state).toBe('TIME_WAIT');
+    expect(w.server.tcp.connections().length).toBe(0);
+    const finT = w.net.log.at(-1)!.t;
+    w.engine.run(finT + 60 * SEC - 1);
+    expect(client.state).toBe('TIME_WAIT');
+    w.engine.run(finT + 60 * SEC + 1);
+    expect(client.state).toBe('CLOSED');
+    expect(w.client.tcp.connections().length).toBe(0);
+  });
+
+  it('a retransmitted FIN in TIME_WAIT is acked again (from the control socket: IP id 0)', () => {
+    const w = world();
+    const { client } = requestReply(w, 8000, REQ43, REPLY43);
+    w.engine.run(1 * SEC);
+    const fin = w.net.log.filter((p) => p.src === w.server.addr && p.tcp.flags & 0x01).at(-1)!;
+    // replay the server's FIN into the client
+    const pool = w.engine.pool;
+    const slot = pool.alloc();
+    const bytes = new Uint8Array(20 + 32);
+    writeIpv4Header(new DataView(bytes.buffer), 0, 0, 52, 1234, true, 64, 6, fin.src, fin.dst);
+    // rebuild the FIN's bytes from its repr
+    emit(fin.tcp, bytes, 20, { src: fin.src, dst: fin.dst });
+    pool.bytes.set(bytes, pool.base(slot) + ETH);
+    const before = w.net.log.length;
+    w.client.tcp.input(slot, ETH, ETH + 20, 32);
+    const ack = w.net.log[before]!;
+    expect(flagString(ack.tcp.flags)).toBe('.');
+    expect(ack.id).toBe(0);
+    expect(ack.tcp.ack).toBe((fin.tcp.seq + 1) >>> 0);
+    expect(client.state).toBe('TIME_WAIT');
+  });
+
+  it('RST for a connection: the peer sees reset', () => {
+    const w = world();
+    let serverErr = '';
+    w.server.tcp.listen({ addr: 0, port: 80 }, (c) => (c.handlers = { onError: (r) => (serverErr = r) }));
+    const conn = w.client.tcp.connect({ dst: w.server.addr, dport: 80 }, {});
+    w.engine.run(1 * SEC);
+    conn.abort();
+    w.engine.run(2 * SEC);
+    expect(serverErr).toBe('reset');
+    const rst = w.net.log.at(-1)!;
+    expect(flagString(rst.tcp.flags)).toBe('R.');
+  });
+
+  it('an out-of-window segment is answered with an ACK and dropped', () => {
+    const w = world();
+    const got: Uint8Array[] = [];
+    let sconn: TcpConnection | undefined;
+    w.server.tcp.listen({ addr: 0, port: 80 }, (c) => {
+      sconn = c;
+      c.handlers = { onData: (b) => got.push(b) };
+    });
+    w.client.tcp.connect({ dst: w.server.addr, dport: 80 }, {});
+    w.engine.run(1 * SEC);
+    const last = w.net.log.filter((p) => p.src === w.client.addr).at(-1)!;
+    const seg = { ...last.tcp, seq: (last.tcp.seq + 10_000_000) >>> 0, payload: enc('junk'), flags: 0x18 };
+    const bytes = new Uint8Array(20 + 60);
+    const l4 = emit(seg, bytes, 20, { src: last.src, dst: last.dst });
+    writeIpv4Header(new DataView(bytes.buffer), 0, 0, 20 + l4, 999, true, 64, 6, last.src, last.dst);
+    const pool = w.engine.pool;
+    const slot = pool.alloc();
+    pool.bytes.set(bytes, pool.base(slot) + ETH);
+    const before = w.net.log.length;
+    w.server.tcp.input(slot, ETH, ETH + 20, l4);
+    expect(got.length).toBe(0);
+    const ack = w.net.log[before]!;
+    expect(flagString(ack.tcp.flags)).toBe('.');
+    expect(ack.tcp.ack).toBe(last.tcp.seq);
+    expect(sconn!.state).toBe('ESTABLISHED');
+  });
+});
+
+describe('ports', () => {
+  it('ephemeral ports are even, in 32768..60999, distinct, and the same for the same seed', () => {
+    const ports = (seed: number) => {
+      const w = world(seed);
+      const out: number[] = [];
+      for (let i = 0; i < 50; i++) out.push(w.client.tcp.connect({ dst: w.server.addr, dport: 80 }, {}).localPort);
+      return out;
+    };
+    const a = ports(11);
+    expect(a.every((p) => p >= 32768 && p <= 60999 && p % 2 === 0)).toBe(true);
+    expect(new Set(a).size).toBe(50);
+    expect(ports(11)).toEqual(a);
+    expect(ports(12)).not.toEqual(a);
+  });
+
+  it('EADDRINUSE where Linux refuses; SO_REUSEADDR over TIME_WAIT; addresses that do not overlap are fine', () => {
+    const w = world();
+    const t = w.server.tcp;
+    t.listen({ addr: 0, port: 80 }, () => {});
+    expect(() => t.listen({ addr: 0, port: 80 }, () => {})).toThrow(TcpError);
+    expect(() => t.listen({ addr: w.server.addr, port: 80 }, () => {})).toThrow(/EADDRINUSE|in use/);
+    const l = t.listen({ addr: w.server.addr, port: 81 }, () => {});
+    expect(() => t.listen({ addr: 0, port: 81 }, () => {})).toThrow(TcpError);
+    l.close();
+    t.listen({ addr: 0, port: 81 }, () => {});
+    try {
+      t.listen({ addr: 0, port: 80 }, () => {});
+    } catch (e) {
+      expect((e as TcpError).code).toBe('EADDRINUSE');
+    }
+    // a server that closed first leaves TIME_WAIT: rebinding needs SO_REUSEADDR
+    const w2 = world();
+    const l2 = w2.server.tcp.listen({ addr: 0, port: 90 }, (c) => (c.handlers = { onData: () => c.close() }));
+    w2.client.tcp.connect({ dst: w2.server.addr, dport: 90 }, { onConnect: (c) => c.send(enc('x')), onPeerClose: (c) => c.close() });
+    w2.engine.run(1 * SEC);
+    expect(w2.server.tcp.connections().map((c) => c.state)).toEqual(['TIME_WAIT']);
+    l2.close();
+    expect(() => w2.server.tcp.listen({ addr: 0, port: 90 }, () => {})).toThrow(TcpError);
+    const w3 = world();
+    const l3 = w3.server.tcp.listen({ addr: 0, port: 90, reuseaddr: true }, (c) => (c.handlers = { onData: () => c.close() }));
+    w3.client.tcp.connect({ dst: w3.server.addr, dport: 90 }, { onConnect: (c) => c.send(enc('x')), onPeerClose: (c) => c.close() });
+    w3.engine.run(1 * SEC);
+    l3.close();
+    expect(() => w3.server.tcp.listen({ addr: 0, port: 90, reuseaddr: true }, () => {})).not.toThrow();
+  });
+
+  it('an explicit source port already connected to the same destination is EADDRINUSE', () => {
+    const w = world();
+    w.server.tcp.listen({ addr: 0, port: 80 }, () => {});
+    w.client.tcp.connect({ dst: w.server.addr, dport: 80, sport: 40000 }, {});
+    expect(() => w.client.tcp.connect({ dst: w.server.addr, dport: 80, sport: 40000 }, {})).toThrow(TcpError);
+  });
+
+  it('SO_REUSEPORT: listeners share a port and connections spread over them by 4-tuple hash', () => {
+    const w = world();
+    const counts = [0, 0, 0];
+    for (let i = 0; i < 3; i++) w.server.tcp.listen({ addr: 0, port: 80, reuseport: true }, () => counts[i]!++);
+    expect(() => w.server.tcp.listen({ addr: 0, port: 80 }, () => {})).toThrow(TcpError);
+    for (let i = 0; i < 60; i++) w.client.tcp.connect({ dst: w.server.addr, dport: 80 }, {});
+    w.engine.run(1 * SEC);
+    expect(counts.reduce((a, b) => a + b)).toBe(60);
+    expect(counts.every((c) => c >= 8)).toBe(true);
+  });
+
+  it('a listener on the address beats the wildcard one', () => {
+    const w = world();
+    const hits: string[] = [];
+    w.server.tcp.listen({ addr: 0, port: 8080, reuseport: true }, () => hits.push('any'));
+    w.server.tcp.listen({ addr: w.server.addr, port: 8080, reuseport: true }, () => hits.push('exact'));
+    w.client.tcp.connect({ dst: w.server.addr, dport: 8080 }, {});
+    w.engine.run(1 * SEC);
+    expect(hits).toEqual(['exact']);
+  });
+});
+
+describe('determinism', () => {
+  it('the same seed gives the same segments byte for byte; another seed other ISNs', () => {
+    const run = (seed: number) => {
+      const w = world(seed);
+      requestReply(w, 8000, REQ43, REPLY43);
+      w.engine.run(100 * SEC);
+      return w.net.log.map((p) => [p.t, p.id, p.tcp.seq, p.tcp.ack, p.tcp.flags, p.tcp.window, optString(p.tcp)]);
+    };
+    expect(run(21)).toEqual(run(21));
+    expect(run(22)[0]![2]).not.toBe(run(21)[0]![2]);
+  });
+});
