@@ -447,7 +447,11 @@ class Builder {
     if (network.mode !== 'network') {
       for (const k of ['ip', 'mac', 'publish'] as const) {
         if (get(m, k)) {
-          this.fail(this.whereOf(m, path, k), `conflicting options: ${k} and network: ${netText} (a container without its own network has no ${k === 'publish' ? 'ports to publish' : k})`);
+          const msg =
+            k === 'publish' && network.mode === 'host'
+              ? 'publish has no effect with network: host (docker discards published ports): its services are already on the host\'s addresses'
+              : `conflicting options: ${k} and network: ${netText} (the container has no network of its own)`;
+          this.fail(this.whereOf(m, path, k), msg);
         }
       }
     }
