@@ -341,6 +341,18 @@ hosts:
 });
 
 describe('accepted on purpose', () => {
+  it('unquoted MACs and port mappings stay strings (YAML 1.2, no sexagesimal numbers)', () => {
+    const s = parseScenario(
+      'version: 1\nwires: { w: {} }\nhosts:\n  a:\n    interfaces: { eth0: { wire: w, mac: 02:00:00:00:00:10 } }\n    docker: { containers: { c: { publish: [80:80, 5353:53/udp] } } }\n',
+      'x.yaml',
+    );
+    expect(s.hosts[0]!.interfaces[0]!.mac).toBe('02:00:00:00:00:10');
+    expect(s.hosts[0]!.docker!.containers[0]!.publish.map((p) => [p.hostPort, p.containerPort, p.proto])).toEqual([
+      [80, 80, 'tcp'],
+      [5353, 53, 'udp'],
+    ]);
+  });
+
   it("docker0's default subnet on a host interface is left to the planner (dockerd takes the next pool)", () => {
     const s = parseScenario(
       'version: 1\nwires: { w: {} }\nhosts:\n  dh:\n    interfaces: { eth0: { wire: w, ip: 172.17.0.10/16 } }\n    docker: { containers: { c: {} } }\n',
