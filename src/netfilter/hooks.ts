@@ -20,9 +20,9 @@ export const enum Verdict {
   DROP = 1,
 }
 
-/** What the stack calls. `inDev`/`outDev` are interface names in the namespace ('' when not known at
+/** What the stack calls. `l3off` (here and in NetfilterHost.reject) is the offset of the IPv4 header
+ *  relative to the slot's first byte (`pool.base(slot)`), 14 for an untagged frame. `inDev`/`outDev` are interface names in the namespace ('' when not known at
  *  that hook, as in Linux: no out device at PREROUTING/INPUT, no in device at OUTPUT/POSTROUTING). */
-/** `l3off` is the IPv4 header's offset from `pool.base(slot)` (14 behind an Ethernet header). */
 export interface PacketFilter {
   hook(hook: Hook, slot: number, l3off: number, inDev: string, outDev: string): Verdict;
 }
