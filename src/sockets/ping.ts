@@ -155,9 +155,11 @@ export class Ping {
     else host.engine.after(this.lingerNs, this.finish);
   }
 
-  private receive(slot: number, l3off: number, l4off: number, l4len: number): void {
+  private receive(slot: number, l3rel: number, l4rel: number, l4len: number): void {
     if (this.done) return;
     const pool = this.host.engine.pool;
+    const l3off = pool.base(slot) + l3rel;
+    const l4off = pool.base(slot) + l4rel;
     const view = pool.view;
     if (l4len < ICMP.HEADER_LEN || !verifyIcmpChecksum(pool.bytes, l4off, l4len)) return;
     const type = view.getUint8(l4off + ICMP.TYPE);

@@ -269,10 +269,12 @@ export class Udp implements TransportProtocol {
 
   // ---- input --------------------------------------------------------------------------------------
 
-  /** udp_rcv. Takes the slot's reference. */
-  input(slot: number, l3off: number, l4off: number, l4len: number): void {
+  /** udp_rcv. Takes the slot's reference; offsets are relative to the slot's first byte. */
+  input(slot: number, l3rel: number, l4rel: number, l4len: number): void {
     const host = this.host;
     const pool = host.engine.pool;
+    const l3off = pool.base(slot) + l3rel;
+    const l4off = pool.base(slot) + l4rel;
     const view = pool.view;
     if (l4len < UDP.HEADER_LEN) return this.drop(slot);
     const ulen = view.getUint16(l4off + UDP.LENGTH);
@@ -298,8 +300,7 @@ export class Udp implements TransportProtocol {
     const s = this.lookup(src, sport, dst, dport);
     if (s === null) {
       this.stats.noPorts++;
-      const rel = l3off - pool.base(slot);
-      if (host.currentPktType === PACKET_HOST) host.icmp.send(slot, rel, IcmpType.DEST_UNREACH, IcmpCode.PORT_UNREACH, 0, PACKET_HOST);
+      if (host.currentPktType === PACKET_HOST) host.icmp.send(slot, l3rel, IcmpType.DEST_UNREACH, IcmpCode.PORT_UNREACH, 0, PACKET_HOST);
       pool.release(slot);
       return;
     }

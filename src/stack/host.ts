@@ -56,7 +56,7 @@ export interface RouteSpec {
 
 /** A raw ICMP socket's view: sees every ICMP message delivered locally (before the kernel's own
  *  handling, as raw sockets do); must copy what it keeps. */
-export type IcmpListener = (slot: number, l3off: number, l4off: number, l4len: number) => void;
+export type IcmpListener = (slot: number, l3rel: number, l4rel: number, l4len: number) => void;
 
 /** Counters for the run summary and for tests (`nstat`-like). */
 export interface HostStats {
@@ -82,6 +82,10 @@ function isLoopbackIp(a: number): boolean {
   return (a >>> 24) === 127;
 }
 
+/** Where the IPv4 header sits in every frame the stack handles (untagged Ethernet): the offset,
+ *  relative to the slot's first byte, that netfilter hooks and transports are given. */
+const L3 = ETH.HEADER_LEN;
+
 /** Whether a device is a loopback (IFF_LOOPBACK): no ARP, zero MACs, our own packets come back in. */
 export function isLoopbackDevice(dev: NetDevice): boolean {
   return dev instanceof Loopback;
@@ -93,7 +97,8 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
   forward = false;
   /** The namespace's netfilter, null when it has none (every hook accepts). */
   filter: PacketFilter | null = null;
-  /** REJECT --reject-with tcp-reset, supplied by the TCP module: answer the segment at l3off. */
+  /** REJECT --reject-with tcp-reset, supplied by the TCP module: answer the segment whose IPv4 header
+   *  is `l3off` bytes into the slot. */
   tcpReset: ((slot: number, l3off: number, inDev: string) => void) | null = null;
   /** Default TTL of locally generated datagrams (net.ipv4.ip_default_ttl). */
   defaultTtl = 64;
@@ -411,6 +416,13 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
   /** ip_rcv / ip_rcv_core: `off` is the IPv4 header inside the slot, `avail` the bytes after Ethernet. */
   private ipRcv(dev: NetDevice, slot: number, off: number, avail: number, pkt: PacketType): void {
     const pool = this.engine.pool;
+    // skb_share_check: NAT and forwarding write into the packet, so it must be ours alone (a bridge or
+    // a wire may have handed the same slot to several receivers).
+    const shared = pool.unshare(slot);
+    if (shared !== slot) {
+      off = off - pool.base(slot) + pool.base(shared);
+      slot = shared;
+    }
     const view = pool.view;
     this.stats.inReceives++;
     if (avail < IPV4.HEADER_LEN) return this.dropHdr(slot);
@@ -420,7 +432,7 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
     if (!verifyIpv4Checksum(pool.bytes, off)) return this.dropHdr(slot);
     const tot = view.getUint16(off + IPV4.TOTAL_LEN);
     if (tot < hlen || tot > avail) return this.dropHdr(slot);
-    if (this.filter !== null && this.filter.hook(Hook.PREROUTING, slot, off, dev.name, '') === Verdict.DROP) {
+    if (this.filter !== null && this.filter.hook(Hook.PREROUTING, slot, L3, dev.name, '') === Verdict.DROP) {
       this.stats.nfDrops++;
       pool.release(slot);
       return;
@@ -466,7 +478,7 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
       pool.release(slot);
       return;
     }
-    if (this.filter !== null && this.filter.hook(Hook.INPUT, slot, off, inDev, '') === Verdict.DROP) {
+    if (this.filter !== null && this.filter.hook(Hook.INPUT, slot, L3, inDev, '') === Verdict.DROP) {
       this.stats.nfDrops++;
       pool.release(slot);
       return;
@@ -475,19 +487,19 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
     const hlen = (view.getUint8(off) & 0x0f) << 2;
     const tot = view.getUint16(off + IPV4.TOTAL_LEN);
     const proto = view.getUint8(off + IPV4.PROTOCOL);
-    const l4off = off + hlen;
+    const l4rel = L3 + hlen;
     const l4len = tot - hlen;
     this.stats.inDelivers++;
     const prev = this.rxPktType;
     this.rxPktType = broadcast && pkt === PACKET_HOST ? PACKET_BROADCAST : pkt;
     try {
       if (proto === IpProto.ICMP) {
-        for (let i = 0; i < this.icmpListeners.length; i++) this.icmpListeners[i]!(slot, off, l4off, l4len);
-        this.icmp.input(slot, off, l4off, l4len, broadcast || pkt !== PACKET_HOST);
+        for (let i = 0; i < this.icmpListeners.length; i++) this.icmpListeners[i]!(slot, L3, l4rel, l4len);
+        this.icmp.input(slot, L3, l4rel, l4len, broadcast || pkt !== PACKET_HOST);
         return;
       }
       if (proto === IpProto.UDP) {
-        this.udp.input(slot, off, l4off, l4len);
+        this.udp.input(slot, L3, l4rel, l4len);
         return;
       }
       const t = this.transports[proto];
@@ -497,7 +509,7 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
           pool.release(slot);
           return;
         }
-        t.input(slot, off, l4off, l4len);
+        t.input(slot, L3, l4rel, l4len);
         return;
       }
       this.stats.inUnknownProtos++;
@@ -549,14 +561,12 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
       pool.release(slot);
       return;
     }
-    // skb_cow: write only into a private copy (a bridge may have handed the same slot to others).
-    slot = pool.unshare(slot);
     const base = pool.base(slot);
     view = pool.view;
     off = base + rel;
     pool.len[slot] = rel + tot; // drop link padding
     ipv4DecrementTtl(view, off);
-    if (this.filter !== null && this.filter.hook(Hook.FORWARD, slot, off, inDev.name, out.name) === Verdict.DROP) {
+    if (this.filter !== null && this.filter.hook(Hook.FORWARD, slot, L3, inDev.name, out.name) === Verdict.DROP) {
       this.stats.nfDrops++;
       pool.release(slot);
       return;
@@ -591,7 +601,7 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
     this.stats.outRequests++;
     if (this.filter !== null) {
       const dev = this.devs[rt.ifindex];
-      if (this.filter.hook(Hook.OUTPUT, slot, off, '', dev != null ? dev.name : '') === Verdict.DROP) {
+      if (this.filter.hook(Hook.OUTPUT, slot, L3, '', dev != null ? dev.name : '') === Verdict.DROP) {
         this.stats.nfDrops++;
         pool.release(slot);
         return true; // EPERM in Linux; the datagram is gone either way
@@ -619,7 +629,7 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
     const off = pool.base(slot) + ETH.HEADER_LEN;
     if (this.filter !== null) {
       const name = dev != null ? dev.name : 'lo';
-      if (this.filter.hook(Hook.POSTROUTING, slot, off, '', name) === Verdict.DROP) {
+      if (this.filter.hook(Hook.POSTROUTING, slot, L3, '', name) === Verdict.DROP) {
         this.stats.nfDrops++;
         pool.release(slot);
         return;
@@ -661,7 +671,7 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
   private readonly loopbackRx = (slot: number): void => {
     const pool = this.engine.pool;
     const off = pool.base(slot) + ETH.HEADER_LEN;
-    if (this.filter !== null && this.filter.hook(Hook.PREROUTING, slot, off, 'lo', '') === Verdict.DROP) {
+    if (this.filter !== null && this.filter.hook(Hook.PREROUTING, slot, L3, 'lo', '') === Verdict.DROP) {
       this.stats.nfDrops++;
       pool.release(slot);
       return;
@@ -688,7 +698,7 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
     l3off: number,
     inDev: string,
   ): void {
-    const rel = l3off - this.engine.pool.base(slot);
+    const rel = l3off;
     switch (kind) {
       case 'tcp-reset':
         if (this.tcpReset !== null) this.tcpReset(slot, l3off, inDev);

@@ -76,9 +76,12 @@ export class Icmp {
 
   constructor(private readonly host: Host) {}
 
-  /** icmp_rcv. Takes the slot's reference. `nonUnicast`: came as L2 or IP broadcast/multicast. */
-  input(slot: number, l3off: number, l4off: number, l4len: number, nonUnicast: boolean): void {
+  /** icmp_rcv. Takes the slot's reference. Offsets are relative to the slot's first byte, as for every
+   *  transport. `nonUnicast`: came as L2 or IP broadcast/multicast. */
+  input(slot: number, l3rel: number, l4rel: number, l4len: number, nonUnicast: boolean): void {
     const pool = this.host.engine.pool;
+    const l3off = pool.base(slot) + l3rel;
+    const l4off = pool.base(slot) + l4rel;
     if (l4len < ICMP.HEADER_LEN || !verifyIcmpChecksum(pool.bytes, l4off, l4len)) {
       pool.release(slot);
       return;
