@@ -30,7 +30,7 @@ function planned(name: string): IptablesPlan {
 const LOCAL = new Set(['198.51.100.10', '172.17.0.1'].map(parseIpv4));
 const oracle = { isLocalAddress: (a: number) => LOCAL.has(a) || a >>> 24 === 127 };
 
-type Step = { table: 'nat' | 'filter'; chain: string; p: Partial<PacketFacts> & { src: string; dst: string } };
+type Step = { table: 'nat' | 'filter'; chain: string; p: Partial<Omit<PacketFacts, 'src' | 'dst'>> & { src: string; dst: string } };
 
 function decide(plan: IptablesPlan, s: Step): unknown {
   const t = new CompiledTable(s.table, plan[s.table]);
