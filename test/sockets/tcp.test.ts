@@ -12,6 +12,7 @@ import { writeIpv4Header, parse as parseIp } from '../../src/wire/ipv4.js';
 import { emit, parse as parseTcp, type TcpRepr } from '../../src/wire/tcp.js';
 import { verifyTcpChecksum } from '../../src/wire/checksum.js';
 import { readCaptureFile } from '../../src/capture/reader.js';
+import { World, type Namespace } from '../../src/world/world.js';
 
 const MS = 1_000_000;
 const SEC = 1_000_000_000;
@@ -100,14 +101,14 @@ const REQ43 = enc('GET / HTTP/1.0\r\nHost: wirebox.example\r\n\r\n\r\n'.slice(0,
 const REPLY43 = enc('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello'.padEnd(43, '!'));
 const REQ24 = enc('GET /status HTTP/1.1\r\n\r\n');
 
-interface World {
+interface Rig {
   engine: Engine;
   net: Net;
   client: FakeHost;
   server: FakeHost;
 }
 
-function world(seed = 1, latency = 50_000, clientAddr = '172.17.0.2', serverAddr = '198.51.100.1'): World {
+function world(seed = 1, latency = 50_000, clientAddr = '172.17.0.2', serverAddr = '198.51.100.1'): Rig {
   const engine = new Engine({ seed });
   const net = new Net(engine, latency);
   const client = new FakeHost(net, parseIpv4(clientAddr), 'client');
@@ -117,7 +118,7 @@ function world(seed = 1, latency = 50_000, clientAddr = '172.17.0.2', serverAddr
 
 /** The README's services: the server answers the first data it reads, then reads until EOF and
  *  closes; the client sends, reads the reply, closes. */
-function requestReply(w: World, port: number, request: Uint8Array, reply: Uint8Array): { client: TcpConnection; got: Uint8Array[]; events: string[] } {
+function requestReply(w: Rig, port: number, request: Uint8Array, reply: Uint8Array): { client: TcpConnection; got: Uint8Array[]; events: string[] } {
   const events: string[] = [];
   w.server.tcp.listen({ addr: 0, port }, (conn) => {
     let answered = false;
@@ -240,7 +241,7 @@ function realTcp(path: string, port: number): Pkt[] {
 }
 
 /** Our segments as the client's interface sees them: client's at send time, server's on arrival. */
-function atClient(w: World): Pkt[] {
+function atClient(w: Rig): Pkt[] {
   return w.net.log
     .map((p) => (p.src === w.client.addr ? p : { ...p, t: p.t + w.net.latency }))
     .sort((a, b) => a.t - b.t);
@@ -670,5 +671,54 @@ describe('determinism', () => {
     };
     expect(run(21)).toEqual(run(21));
     expect(run(22)[0]![2]).not.toBe(run(21)[0]![2]);
+  });
+});
+
+describe('through the real Host (src/stack) on a veth pair', () => {
+  /** ct1 ↔ ct2 as in bridge-learning (no bridge: a veth pair carries the same frames), tapped on ct1. */
+  function pair(seed: number): { w: World; ct1: Namespace; ct2: Namespace; frames: Pkt[] } {
+    const w = new World({ seed });
+    const ct1 = w.namespace('ct1');
+    const ct2 = w.namespace('ct2');
+    const [eth0] = w.vethPair(ct1, 'eth0', { mac: '02:42:ac:11:00:02', addrs: ['172.17.0.2/16'] }, ct2, 'eth0', { mac: '02:42:ac:11:00:03', addrs: ['172.17.0.3/16'] });
+    const frames: Pkt[] = [];
+    eth0.taps.push({
+      frame(t, bytes, offset, length) {
+        const d = bytes.slice(offset, offset + length);
+        if (((d[12]! << 8) | d[13]!) !== 0x0800) return;
+        const ip = parseIp(d, ETH, d.length - ETH);
+        if (ip.protocol !== 6) return;
+        const tcp = parseTcp(d, ETH + 20, ip.totalLength - 20);
+        frames.push({ t, src: ip.src, dst: ip.dst, id: ip.id, df: ip.df, ttl: ip.ttl, tos: ip.tos, tcp, checksumOk: verifyTcpChecksum(d, ETH + 20, ip.totalLength - 20, ip.src, ip.dst) });
+      },
+    });
+    return { w, ct1, ct2, frames };
+  }
+
+  it('the bridge-learning exchange on ct1.eth0 matches the real one segment by segment', () => {
+    const { w, ct1, ct2, frames } = pair(5);
+    let answered = false;
+    ct2.tcp.listen({ addr: 0, port: 8000 }, (conn) => {
+      conn.handlers = { onData: (_b, c) => (answered ? undefined : ((answered = true), c.send(REPLY43))), onPeerClose: (c) => c.close() };
+    });
+    const got: Uint8Array[] = [];
+    const conn = ct1.tcp.connect({ dst: parseIpv4('172.17.0.3'), dport: 8000 }, { onConnect: (c) => c.send(REQ43), onData: (b, c) => (got.push(b), c.close()) });
+    w.engine.run(5 * SEC);
+    expect(Buffer.concat(got).toString()).toBe(Buffer.from(REPLY43).toString());
+    expect(conn.state).toBe('TIME_WAIT');
+    expect(conn.localPort % 2).toBe(0);
+    const real = realTcp(FIX + 'bridge-learning/ct1.eth0.pcap', 8000);
+    expect(normalise(frames, parseIpv4('172.17.0.2'))).toEqual(normalise(real, real[0]!.src));
+    expect(frames.every((f) => f.checksumOk && f.ttl === 64)).toBe(true);
+  });
+
+  it('a closed port answers the SYN with RST/ACK through the Host, and connect hears refused', () => {
+    const { w, ct1, frames } = pair(6);
+    const events: string[] = [];
+    ct1.tcp.connect({ dst: parseIpv4('172.17.0.3'), dport: 9999 }, { onError: (r) => events.push(r) });
+    w.engine.run(5 * SEC);
+    expect(events).toEqual(['refused']);
+    const real = realTcp(FIX + 'publish/client.eth0.pcap', 9999);
+    expect(normalise(frames, parseIpv4('172.17.0.2'))).toEqual(normalise(real, real[0]!.src));
   });
 });
