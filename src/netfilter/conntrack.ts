@@ -591,13 +591,16 @@ export class Conntrack {
     }
   }
 
-  /** early_drop: evict one entry that is not ASSURED from the neighbourhood of the new tuple's bucket
-   *  (Linux looks at NF_CT_EVICTION_RANGE = 8 buckets). */
+  /** early_drop: evict one entry that is not ASSURED from the neighbourhood of the new tuple's hash
+   *  position (Linux looks at NF_CT_EVICTION_RANGE = 8 buckets of about 4 entries each: here the next
+   *  32 live keys). */
   private earlyDrop(t: Tuple, now: number): boolean {
-    let i = tupleHash(t.proto, t.src, t.dst, t.sport, t.dport) & this.idxMask;
-    for (let n = 0; n < 8; n++, i = (i + 1) & this.idxMask) {
+    const mask = this.idxMask;
+    let i = tupleHash(t.proto, t.src, t.dst, t.sport, t.dport) & mask;
+    for (let probes = 0, seen = 0; probes <= mask && seen < 32; probes++, i = (i + 1) & mask) {
       const v = this.idx[i]!;
       if (v <= 0) continue;
+      seen++;
       const e = (v - 1) >> 1;
       if (this.deadline[e]! <= now || (this.status[e]! & IPS_ASSURED) === 0) {
         this.destroy(e);
