@@ -361,6 +361,13 @@ function planBridged(ctx: PlanContext, host: HostSpec, vm: VmSpec): void {
   if (!nic || nic.kind !== 'nic' || !spec) {
     throw ScenarioError.at(vm.where, `bridged mode needs interface: one of ${host.name}'s interfaces on a wire`);
   }
+  // A device has one rx_handler: a NIC that carries macvlans cannot also be a bridge port (EBUSY).
+  const macvlan = ctx.plan.namespaces.find((n) =>
+    n.interfaces.some((i) => i.kind === 'macvlan' && i.parent.ns === host.name && i.parent.name === nic.name),
+  );
+  if (macvlan) {
+    throw ScenarioError.at(vm.where, `${host.name}.${nic.name} carries a macvlan (${macvlan.name}); it cannot also be bridged for a VM (EBUSY)`);
+  }
   const bridge = nic.master ?? moveIntoBridge(ctx, host, hostNs, nic);
   const br = findInterface(hostNs, bridge)!;
 

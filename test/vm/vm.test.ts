@@ -162,6 +162,14 @@ describe('bridged mode', () => {
     expect(iface(p, 'b2', 'eth0').addrs).toEqual(['192.0.2.51/24']);
   });
 
+  it('refuses to bridge a NIC that already carries a docker macvlan', () => {
+    const y = vmHost('      b1: { mode: bridged, interface: eth0, ip: 192.0.2.50 }').replace(
+      '    vms:',
+      '    docker:\n      networks:\n        lan: { driver: macvlan, parent: eth0, subnet: 192.0.2.0/24, gateway: 192.0.2.1 }\n      containers:\n        m: { network: lan }\n    vms:',
+    );
+    expect(compileError(y).message).toMatch(/vh\.eth0 carries a macvlan \(m\).*EBUSY/);
+  });
+
   it('without ip and with no DHCP server on the LAN, asks for ip:', () => {
     const e = compileError(vmHost('      b1: { mode: bridged, interface: eth0 }'));
     expect(e.message).toMatch(/no DHCP server.*ip:/);
