@@ -185,8 +185,8 @@ describe('loopback', () => {
   it('a packet that leaves by lo keeps its entry on the way back in (no second entry)', () => {
     const { engine, nf } = dockerHost();
     const s = packet(engine, { proto: 'udp', src: '127.0.0.1', dst: '127.0.0.1', sport: 5000, dport: 6000 });
-    expect(nf.hook(0 + 3, s, nf.engine.pool.base(s) + 14, '', 'lo')).toBe(Verdict.ACCEPT); // OUTPUT
-    expect(nf.hook(4, s, nf.engine.pool.base(s) + 14, '', 'lo')).toBe(Verdict.ACCEPT); // POSTROUTING
+    expect(nf.hook(0 + 3, s, 14, '', 'lo')).toBe(Verdict.ACCEPT); // OUTPUT
+    expect(nf.hook(4, s, 14, '', 'lo')).toBe(Verdict.ACCEPT); // POSTROUTING
     expect(input(nf, s, 'lo')).toBe(Verdict.ACCEPT);
     expect(nf.conntrack.count).toBe(1);
     expect(nf.conntrackList()[0]).toContain('[UNREPLIED]');
