@@ -188,8 +188,13 @@ export class Udp implements TransportProtocol {
    *  a UDP client does: socket, [bind], connect, send. The caller reads replies and closes it. */
   send(opts: UdpSendOptions): UdpSocket {
     const s = this.bind({ addr: opts.src ?? 0, port: opts.sport ?? 0 }, opts.onDatagram);
-    s.connect(opts.dst, opts.dport);
-    s.send(opts.data);
+    try {
+      s.connect(opts.dst, opts.dport);
+      s.send(opts.data);
+    } catch (err) {
+      s.close();
+      throw err;
+    }
     return s;
   }
 

@@ -82,6 +82,13 @@ function isLoopbackIp(a: number): boolean {
   return (a >>> 24) === 127;
 }
 
+/** Output route kinds (rtable rt_type): numbers on the packet path, names in `OutRoute`. */
+const RT_UNICAST = 0;
+const RT_LOCAL = 1;
+const RT_BROADCAST = 2;
+const RT_MULTICAST = 3;
+const KIND_NAMES: OutRoute['kind'][] = ['unicast', 'local', 'broadcast', 'multicast'];
+
 /** Where the IPv4 header sits in every frame the stack handles (untagged Ethernet): the offset,
  *  relative to the slot's first byte, that netfilter hooks and transports are given. */
 const L3 = ETH.HEADER_LEN;
@@ -118,6 +125,10 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
   private readonly byName = new Map<string, NetDevice>();
   private readonly transports: (TransportProtocol | null)[] = new Array<TransportProtocol | null>(256).fill(null);
   private readonly icmpListeners: IcmpListener[] = [];
+  /** The namespace's loopback device (null until one is added). */
+  private lo: NetDevice | null = null;
+  /** `resolve`'s answer (reused: no allocation per packet). */
+  private readonly scratch = { kind: RT_UNICAST, ifindex: 0, nexthop: 0, src: 0 };
   /** pkt_type of the datagram being processed (input is synchronous), for icmp_send's checks. */
   private rxPktType: PacketType = PACKET_HOST;
 
@@ -148,6 +159,7 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
     dev.sink = this;
     this.devs.push(dev);
     this.byName.set(dev.name, dev);
+    if (this.lo === null && isLoopbackDevice(dev)) this.lo = dev;
     return dev.ifindex;
   }
 
@@ -251,26 +263,45 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
     return this.ipIdent.next(dst, src, proto, this.engine.now);
   }
 
-  /** ip_route_output: where a datagram to `dst` leaves, or null (ENETUNREACH). */
+  /** ip_route_output: where a datagram to `dst` leaves, or null (ENETUNREACH). Allocates: for tools,
+   *  tests and sockets' setup; the packet paths use `resolve`. */
   routeOutput(dst: number): OutRoute | null {
+    const r = this.scratch;
+    if (!this.resolve(dst)) return null;
+    return { kind: KIND_NAMES[r.kind]!, ifindex: r.ifindex, nexthop: r.nexthop, src: r.src };
+  }
+
+  /** The output route into `this.scratch` (no allocation); false when there is none. Callers copy
+   *  what they need before anything that may send (a hook can emit a packet and reuse the scratch). */
+  private resolve(dst: number): boolean {
+    const out = this.scratch;
     dst = dst >>> 0;
     if (this.fib.isLocal(dst)) {
-      const lo = this.loopback();
-      return { kind: 'local', ifindex: lo === null ? 0 : lo.ifindex, nexthop: dst, src: dst };
+      out.kind = RT_LOCAL;
+      out.ifindex = this.lo === null ? 0 : this.lo.ifindex;
+      out.nexthop = dst;
+      out.src = dst;
+      return true;
     }
     if (dst === 0xffffffff) {
-      // Limited broadcast without SO_BINDTODEVICE: Linux picks the first device with an address.
+      // Limited broadcast without SO_BINDTODEVICE: the first device with an address.
       for (const a of this.fib.addresses) {
-        if (!a.loopback) return { kind: 'broadcast', ifindex: a.ifindex, nexthop: dst, src: this.fib.primaryOf(a.ifindex) };
+        if (a.loopback) continue;
+        out.kind = RT_BROADCAST;
+        out.ifindex = a.ifindex;
+        out.nexthop = dst;
+        out.src = this.fib.primaryOf(a.ifindex);
+        return true;
       }
-      return null;
+      return false;
     }
     const r = this.fib.lookup(dst);
-    if (r === null) return null;
-    const src = this.fib.sourceOf(r, dst);
-    if (isMulticastIp(dst)) return { kind: 'multicast', ifindex: r.ifindex, nexthop: dst, src };
-    if (r.gateway === 0 && this.fib.isBroadcast(dst)) return { kind: 'broadcast', ifindex: r.ifindex, nexthop: dst, src };
-    return { kind: 'unicast', ifindex: r.ifindex, nexthop: r.gateway !== 0 ? r.gateway : dst, src };
+    if (r === null) return false;
+    out.src = this.fib.sourceOf(r, dst);
+    out.ifindex = r.ifindex;
+    out.nexthop = r.gateway !== 0 ? r.gateway : dst;
+    out.kind = isMulticastIp(dst) ? RT_MULTICAST : r.gateway === 0 && this.fib.isBroadcast(dst) ? RT_BROADCAST : RT_UNICAST;
+    return true;
   }
 
   /** The main-table route (for `ip route get`-like inspection in tests and the summary). */
@@ -278,13 +309,6 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
     return this.fib.lookup(dst);
   }
 
-  private loopback(): NetDevice | null {
-    for (let i = 1; i < this.devs.length; i++) {
-      const d = this.devs[i]!;
-      if (isLoopbackDevice(d)) return d;
-    }
-    return null;
-  }
 
   // ---- L2 input ---------------------------------------------------------------------------------------
 
@@ -572,9 +596,7 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
       return;
     }
     this.stats.forwarded++;
-    const nexthop = r.gateway !== 0 ? r.gateway : dst;
-    const kind = this.fib.isBroadcast(dst) ? 'broadcast' : 'unicast';
-    this.ipOutput(slot, { kind, ifindex: r.ifindex, nexthop, src: 0 });
+    this.ipOutput(slot, this.fib.isBroadcast(dst) ? RT_BROADCAST : RT_UNICAST, r.ifindex, r.gateway !== 0 ? r.gateway : dst);
   }
 
   // ---- IPv4 output ------------------------------------------------------------------------------------
@@ -586,46 +608,48 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
    */
   sendL4(slot: number, l4len: number, h: L4Header): boolean {
     const pool = this.engine.pool;
-    let rt = this.routeOutput(h.dst);
-    if (rt === null) {
+    if (!this.resolve(h.dst)) {
       this.stats.outNoRoutes++;
       pool.release(slot);
       return false;
     }
-    const base = pool.base(slot);
-    let view = pool.view;
-    const off = base + ETH.HEADER_LEN;
+    const rt = this.scratch;
+    let kind = rt.kind;
+    let ifindex = rt.ifindex;
+    let nexthop = rt.nexthop;
     const src = h.src !== 0 ? h.src : rt.src;
-    writeIpv4Header(view, off, h.tos, IPV4.HEADER_LEN + l4len, h.id, h.df, h.ttl, h.proto, src, h.dst);
+    const off = pool.base(slot) + ETH.HEADER_LEN;
+    writeIpv4Header(pool.view, off, h.tos, IPV4.HEADER_LEN + l4len, h.id, h.df, h.ttl, h.proto, src, h.dst);
     pool.len[slot] = L4_OFFSET + l4len;
     this.stats.outRequests++;
     if (this.filter !== null) {
-      const dev = this.devs[rt.ifindex];
-      if (this.filter.hook(Hook.OUTPUT, slot, L3, '', dev != null ? dev.name : '') === Verdict.DROP) {
+      const dev = kind === RT_LOCAL ? this.lo : this.devs[ifindex];
+      if (this.filter.hook(Hook.OUTPUT, slot, L3, '', dev != null ? dev.name : 'lo') === Verdict.DROP) {
         this.stats.nfDrops++;
         pool.release(slot);
         return true; // EPERM in Linux; the datagram is gone either way
       }
-      view = pool.view;
-      const nd = view.getUint32(off + IPV4.DST);
+      const nd = pool.view.getUint32(off + IPV4.DST);
       if (nd !== h.dst) {
         // ip_route_me_harder: NAT at OUTPUT changed the destination.
-        rt = this.routeOutput(nd);
-        if (rt === null) {
+        if (!this.resolve(nd)) {
           this.stats.outNoRoutes++;
           pool.release(slot);
           return true;
         }
+        kind = rt.kind;
+        ifindex = rt.ifindex;
+        nexthop = rt.nexthop;
       }
     }
-    this.ipOutput(slot, rt);
+    this.ipOutput(slot, kind, ifindex, nexthop);
     return true;
   }
 
   /** ip_output → POSTROUTING → ip_finish_output2: Ethernet header and neighbour. */
-  private ipOutput(slot: number, rt: OutRoute): void {
+  private ipOutput(slot: number, kind: number, ifindex: number, nexthop: number): void {
     const pool = this.engine.pool;
-    const dev = rt.kind === 'local' ? this.loopback() : this.devs[rt.ifindex];
+    const dev = kind === RT_LOCAL ? this.lo : this.devs[ifindex];
     const off = pool.base(slot) + ETH.HEADER_LEN;
     if (this.filter !== null) {
       const name = dev != null ? dev.name : 'lo';
@@ -637,7 +661,7 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
     }
     const view = pool.view;
     const base = pool.base(slot);
-    if (rt.kind === 'local') {
+    if (kind === RT_LOCAL) {
       writeEthernet(view, base, 0, 0, EtherType.IPV4);
       if (dev != null) dev.transmit(slot);
       else this.engine.after(0, this.loopbackRx, slot); // no lo device: deliver as loopback_xmit would
@@ -652,18 +676,18 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
       dev.transmit(slot);
       return;
     }
-    if (rt.kind === 'broadcast') {
+    if (kind === RT_BROADCAST) {
       viewSetMac(view, base + ETH.DST, MAC_BROADCAST);
       dev.transmit(slot);
       return;
     }
-    if (rt.kind === 'multicast') {
+    if (kind === RT_MULTICAST) {
       const dst = view.getUint32(off + IPV4.DST);
       viewSetMac(view, base + ETH.DST, 0x01005e000000 + (dst & 0x7fffff));
       dev.transmit(slot);
       return;
     }
-    this.neigh.output(rt.ifindex, rt.nexthop, slot);
+    this.neigh.output(ifindex, nexthop, slot);
   }
 
   /** A namespace without a lo device still reaches its own addresses (its local table says so): the
