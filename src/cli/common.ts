@@ -45,7 +45,8 @@ export async function guard(body: () => Promise<void> | void): Promise<void> {
 }
 
 /** The scenario at `file` (or the built-in example when none is given), compiled to a plan. */
-export function loadPlan(file: string | undefined): WorldPlan {
+export function loadPlan(file: string | undefined, seed?: number): WorldPlan {
   const scenario = file === undefined ? parseScenario(BUILTIN_EXAMPLE, BUILTIN_EXAMPLE_NAME) : loadScenarioFile(file);
+  if (seed !== undefined) scenario.seed = seed;
   return compilePlan(scenario);
 }

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { register as registerReal } from './real.js';
+import { register as registerRun } from './run.js';
 import { register as registerInspect } from './inspect.js';
 
 export function buildProgram(): Command {
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .name('wirebox')
     .description('Packet-level emulator of container and VM networks; writes a pcap per interface')
     .version('0.1.0');
+  registerRun(program);
   registerReal(program);
   registerInspect(program);
   return program;

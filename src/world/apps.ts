@@ -1,0 +1,141 @@
+// The programs of an emulated world: the services a scenario lists (ordinary sockets, as the real
+// captures were recorded with) and its traffic — `ping` (iputils), a TCP client (connect, send, read
+// one reply, close), a UDP client (one datagram, wait for one reply) — plus Docker 28's unsolicited
+// ARPs. Their outcomes feed the run summary.
+//
+// Service semantics (docs/SCENARIO.md): a TCP service answers each segment of data with `reply` (or the
+// same bytes with `echo`) and closes its side once the peer has closed; a UDP service answers each
+// datagram.
+
+import type { NetDevice } from '../devices/device.js';
+import type { AnnouncePlan, InterfacePlan, ServicePlan, SlirpPlan, TrafficPlan } from '../plan/plan.js';
+import { Ping } from '../sockets/ping.js';
+import type { TcpConnection } from '../sockets/tcp-conn.js';
+import { formatIpv4, parseIpv4 } from '../wire/addr.js';
+import { CAPTURE_EPOCH_SEC } from './captures.js';
+import type { Namespace, World } from './world.js';
+
+export interface TrafficOutcome {
+  atNs: number;
+  node: string;
+  what: string;
+  /** 'ok' or what went wrong (refused, timeout, reset, unreachable, no reply). */
+  result: string;
+  detail: string;
+}
+
+const encoder = new TextEncoder();
+
+export class Apps {
+  readonly outcomes: TrafficOutcome[] = [];
+
+  constructor(readonly world: World) {}
+
+  service(ns: Namespace, svc: ServicePlan): void {
+    const answer = (data: Uint8Array): Uint8Array => (svc.echo ? data : encoder.encode(svc.reply ?? ''));
+    if (svc.proto === 'udp') {
+      ns.host.udp.bind({ addr: svc.bind, port: svc.port, reuseport: svc.reuseport }, (data, _from, _port, reply) => reply(answer(data)));
+      return;
+    }
+    ns.tcp.listen({ addr: parseIpv4(svc.bind), port: svc.port, reuseport: svc.reuseport }, (conn: TcpConnection) => {
+      conn.handlers = {
+        onData: (bytes, c) => c.send(answer(bytes)),
+        onPeerClose: (c) => c.close(),
+      };
+    });
+  }
+
+  announce(ns: Namespace, a: AnnouncePlan): void {
+    const addr = parseIpv4(a.addr);
+    for (let i = 0; i < a.count; i++) {
+      this.world.engine.at(a.atNs + i * a.intervalNs, () => ns.host.announce(a.ifname, addr, 'request'));
+    }
+  }
+
+  traffic(ns: Namespace, t: TrafficPlan): void {
+    this.world.engine.at(t.atNs, () => this.start(ns, t));
+  }
+
+  private record(t: TrafficPlan, what: string, result: string, detail: string): void {
+    this.outcomes.push({ atNs: t.atNs, node: t.node, what, result, detail });
+  }
+
+  private start(ns: Namespace, t: TrafficPlan): void {
+    switch (t.kind) {
+      case 'ping': {
+        const what = `ping ${t.dst}`;
+        const p = new Ping(ns.host, { dst: t.dst, count: t.count, intervalNs: t.intervalNs, size: t.size, epochSec: CAPTURE_EPOCH_SEC });
+        p.onDone = () => {
+          const loss = p.transmitted === 0 ? 100 : Math.round((100 * (p.transmitted - p.received)) / p.transmitted);
+          this.record(t, what, p.received > 0 ? 'ok' : p.errors.length > 0 ? 'unreachable' : 'no reply', `${p.transmitted} transmitted, ${p.received} received, ${loss}% loss`);
+        };
+        p.start();
+        return;
+      }
+      case 'udp': {
+        const what = `udp ${t.dst}:${t.dport}`;
+        let answered = false;
+        const sock = ns.host.udp.send({
+          src: t.bind,
+          sport: t.sport,
+          dst: t.dst,
+          dport: t.dport,
+          data: t.send,
+          onDatagram: (data) => {
+            if (answered) return;
+            answered = true;
+            this.record(t, what, 'ok', `reply ${data.length} bytes`);
+            sock.close();
+          },
+        });
+        this.world.engine.after(t.timeoutNs, () => {
+          if (answered) return;
+          answered = true;
+          const err = sock.errors.length > 0 ? sock.errors[sock.errors.length - 1] : null;
+          this.record(t, what, err === 'ECONNREFUSED' ? 'refused' : err ? 'unreachable' : 'no reply', err ?? `no reply within ${t.timeoutNs / 1e9} s`);
+          sock.close();
+        });
+        return;
+      }
+      case 'tcp': {
+        const what = `tcp ${t.dst}:${t.dport}`;
+        let finished = false;
+        const finish = (result: string, detail: string) => {
+          if (finished) return;
+          finished = true;
+          this.record(t, what, result, detail);
+        };
+        const conn = ns.tcp.connect(
+          { dst: parseIpv4(t.dst), dport: t.dport, src: t.bind ? parseIpv4(t.bind) : undefined, sport: t.sport ?? undefined },
+          {
+            onConnect: (c) => {
+              if (t.send === null) {
+                finish('ok', 'connected');
+                c.close();
+              } else c.send(encoder.encode(t.send));
+            },
+            onData: (bytes, c) => {
+              finish('ok', `reply ${bytes.length} bytes`);
+              c.close();
+            },
+            onPeerClose: (c) => c.close(),
+            onError: (reason) => finish(reason, reason === 'timeout' ? `no answer within ${t.timeoutNs / 1e9} s` : reason),
+          },
+        );
+        this.world.engine.after(t.timeoutNs, () => {
+          if (finished) return;
+          finish('timeout', `no ${conn.state === 'SYN_SENT' ? 'connection' : 'reply'} within ${t.timeoutNs / 1e9} s`);
+          conn.close();
+        });
+        return;
+      }
+    }
+  }
+
+  /** The guest-facing device of a user-mode (slirp) network. */
+  slirpTap(_ns: Namespace, iface: InterfacePlan, slirp: SlirpPlan): NetDevice {
+    throw new Error(`${iface.captureName}: user-mode networking (slirp ${slirp.name}) is not emulated yet`);
+  }
+}
+
+export { formatIpv4 };

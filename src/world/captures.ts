@@ -1,0 +1,128 @@
+// Where a world's capture taps write: one `<node>.<interface>.pcap` per interface, one pcapng with every
+// interface named `<node>.<interface>`, or memory (tests, benchmarks). File output is atomic: each file is
+// written as `<name>.partial` and renamed when the run closes it, and a failed run removes them all, so
+// an output folder never holds a half-written capture.
+
+import { join } from 'node:path';
+import type { CaptureTap, NetDevice } from '../devices/device.js';
+import { PcapWriter, type TsPrecision } from '../capture/pcap.js';
+import { PcapngWriter } from '../capture/pcapng.js';
+import { FileSink, MemorySink } from '../capture/sink.js';
+
+/** Wall-clock second that virtual time 0 stands for in written captures: 2026-01-01T00:00:00Z. A
+ *  constant, so the same scenario and seed give byte-identical files. */
+export const CAPTURE_EPOCH_SEC = 1767225600;
+
+interface Entry {
+  name: string;
+  frames: number;
+  tap: CaptureTap;
+  writer: PcapWriter | null;
+  memory: MemorySink | null;
+  path: string | null;
+}
+
+class CountingTap implements CaptureTap {
+  constructor(
+    readonly entry: { frames: number },
+    readonly inner: CaptureTap,
+  ) {}
+  frame(timeNs: number, bytes: Uint8Array, offset: number, length: number, direction: 'in' | 'out'): void {
+    this.entry.frames++;
+    this.inner.frame(timeNs, bytes, offset, length, direction);
+  }
+}
+
+export class CaptureSet {
+  private readonly entries: Entry[] = [];
+  private pcapng: PcapngWriter | null = null;
+  private pcapngSink: MemorySink | FileSink | null = null;
+  private closed = false;
+
+  private constructor(
+    readonly mode: 'pcap-files' | 'pcapng-file' | 'memory',
+    readonly dir: string | null,
+    readonly precision: TsPrecision,
+    readonly pcapngPath: string | null,
+  ) {}
+
+  /** `<dir>/<captureName>.pcap` per interface. */
+  static files(dir: string, precision: TsPrecision = 'us'): CaptureSet {
+    return new CaptureSet('pcap-files', dir, precision, null);
+  }
+
+  /** One `<dir>/<scenarioName>.pcapng`, every interface named inside. */
+  static pcapngFile(dir: string, scenarioName: string): CaptureSet {
+    const set = new CaptureSet('pcapng-file', dir, 'ns', join(dir, `${scenarioName}.pcapng`));
+    set.pcapngSink = new FileSink(set.pcapngPath!, { atomic: true });
+    set.pcapng = new PcapngWriter(set.pcapngSink, { startTimeSec: CAPTURE_EPOCH_SEC }, set.pcapngPath!);
+    return set;
+  }
+
+  /** In memory, one pcap per interface (read them back with `bytes(name)`). */
+  static memory(precision: TsPrecision = 'us'): CaptureSet {
+    return new CaptureSet('memory', null, precision, null);
+  }
+
+  attach(name: string, dev: NetDevice): void {
+    if (this.entries.some((e) => e.name === name)) throw new Error(`two interfaces are captured as ${name}`);
+    const entry: Entry = { name, frames: 0, tap: null as unknown as CaptureTap, writer: null, memory: null, path: null };
+    let inner: CaptureTap;
+    if (this.mode === 'pcapng-file') {
+      const ifIndex = this.pcapng!.addInterface({ name });
+      const w = this.pcapng!;
+      inner = { frame: (t, b, o, l, d) => w.packet(ifIndex, t, b, o, l, null, d) };
+    } else {
+      let sink: MemorySink | FileSink;
+      if (this.mode === 'memory') {
+        sink = entry.memory = new MemorySink();
+      } else {
+        entry.path = join(this.dir!, `${name}.pcap`);
+        sink = new FileSink(entry.path, { atomic: true });
+      }
+      const writer = (entry.writer = new PcapWriter(sink, { precision: this.precision, startTimeSec: CAPTURE_EPOCH_SEC }, entry.path ?? name));
+      inner = { frame: (t, b, o, l) => writer.record(t, b, o, l) };
+    }
+    entry.tap = new CountingTap(entry, inner);
+    dev.taps.push(entry.tap);
+    this.entries.push(entry);
+  }
+
+  /** Finishes every file (renaming `.partial` to the final name). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const e of this.entries) e.writer?.close();
+    this.pcapng?.close();
+  }
+
+  /** A failed run: removes every file this set started. */
+  abort(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const e of this.entries) e.writer?.abort();
+    this.pcapng?.abort();
+  }
+
+  counts(): { captureName: string; frames: number }[] {
+    return this.entries.map((e) => ({ captureName: e.name, frames: e.frames }));
+  }
+
+  /** Paths written (after close). */
+  paths(): string[] {
+    if (this.mode === 'pcapng-file') return [this.pcapngPath!];
+    return this.entries.filter((e) => e.path !== null).map((e) => e.path!);
+  }
+
+  /** The pcap bytes of a capture held in memory. */
+  bytes(name: string): Uint8Array {
+    const e = this.entries.find((x) => x.name === name);
+    if (!e || !e.memory) throw new Error(`no in-memory capture ${name}`);
+    e.writer?.flush();
+    return e.memory.bytes();
+  }
+
+  names(): string[] {
+    return this.entries.map((e) => e.name);
+  }
+}

@@ -1,0 +1,297 @@
+// An emulated world: the programmatic API (in the spirit of ns-3's helpers) that tests use to build
+// topologies in code, and `World.fromPlan`, which builds what a WorldPlan describes with it — the same
+// plan `wirebox real` builds on the real kernel.
+//
+//   const w = new World({ seed: 1 });
+//   const lan = w.wire('lan');
+//   const a = w.namespace('a'), b = w.namespace('b');
+//   a.nic('eth0', lan, { mac: '02:00:00:00:00:01', addrs: ['192.0.2.1/24'] });
+//   b.nic('eth0', lan, { mac: '02:00:00:00:00:02', addrs: ['192.0.2.2/24'] });
+//   w.captureAll(memoryCaptures);   // or CaptureSet.files(dir)
+//   w.run();
+
+import { Bridge, Loopback, Macvlan, Nic, Veth, Wire, type NetDevice } from '../devices/index.js';
+import { Netfilter } from '../netfilter/netfilter.js';
+import type { InterfacePlan, NamespacePlan, RoutePlan, WorldPlan } from '../plan/plan.js';
+import { Engine } from '../sim/engine.js';
+import { Tcp } from '../sockets/tcp.js';
+import { Host } from '../stack/host.js';
+import { parseIpv4, parseMac } from '../wire/addr.js';
+import { Apps, type TrafficOutcome } from './apps.js';
+import type { CaptureSet } from './captures.js';
+
+/** Virtual time a run may last at most (a safety net against timers that re-arm for ever). */
+export const MAX_RUN_NS = 3600e9;
+
+export interface WorldOptions {
+  seed: number;
+  /** Initial packet pool slots (the pool grows on demand). */
+  poolSlots?: number;
+}
+
+export interface InterfaceOptions {
+  mac: string | number;
+  mtu?: number;
+  addrs?: string[];
+}
+
+/** One network namespace: its devices, host stack, netfilter, TCP, and the node names living in it. */
+export class Namespace {
+  readonly host: Host;
+  readonly netfilter: Netfilter;
+  readonly tcp: Tcp;
+  readonly devices = new Map<string, NetDevice>();
+  /** Devices in creation order (what `ip link` lists). */
+  readonly order: NetDevice[] = [];
+
+  constructor(
+    readonly world: World,
+    readonly name: string,
+    opts: { forward?: boolean } = {},
+  ) {
+    this.host = new Host(world.engine, name, { forward: opts.forward ?? false });
+    this.netfilter = new Netfilter(world.engine, this.host.rng.fork('netfilter'), this.host);
+    this.host.filter = this.netfilter;
+    this.tcp = new Tcp(this.host);
+    this.host.setTransport(6, this.tcp);
+    this.add(new Loopback(world.engine), []);
+  }
+
+  get forward(): boolean {
+    return this.host.forward;
+  }
+  set forward(on: boolean) {
+    this.host.forward = on;
+  }
+
+  device(name: string): NetDevice {
+    const d = this.devices.get(name);
+    if (!d) throw new Error(`namespace ${this.name} has no interface ${name}`);
+    return d;
+  }
+
+  /** Moves a device into this namespace and adds its addresses. */
+  add<D extends NetDevice>(dev: D, addrs: string[]): D {
+    if (this.devices.has(dev.name)) throw new Error(`namespace ${this.name} already has an interface ${dev.name}`);
+    this.devices.set(dev.name, dev);
+    this.order.push(dev);
+    this.host.addDevice(dev);
+    for (const a of addrs) this.host.addAddress(dev.name, a);
+    return dev;
+  }
+
+  /** A NIC plugged into `wire`. */
+  nic(name: string, wire: Wire, o: InterfaceOptions): Nic {
+    const nic = new Nic(this.world.engine, name, macOf(o.mac), o.mtu ?? 1500);
+    wire.attach(nic);
+    return this.add(nic, o.addrs ?? []);
+  }
+
+  /** A Linux bridge device (docker0, br-…, virbr0). */
+  bridge(name: string, o: InterfaceOptions & { ageingNs?: number }): Bridge {
+    return this.add(new Bridge(this.world.engine, name, macOf(o.mac), o.mtu ?? 1500, o.ageingNs), o.addrs ?? []);
+  }
+
+  /** `ip link set IF master BR`. */
+  enslave(ifname: string, bridgeName: string): void {
+    const br = this.device(bridgeName);
+    if (!(br instanceof Bridge)) throw new Error(`${this.name}: ${bridgeName} is not a bridge`);
+    br.addPort(this.device(ifname));
+  }
+
+  /** A macvlan in bridge mode named `name` in this namespace, on `parent` (possibly in another namespace). */
+  macvlan(name: string, parent: NetDevice, o: InterfaceOptions): Macvlan {
+    return this.add(new Macvlan(this.world.engine, name, macOf(o.mac), parent, o.mtu ?? parent.mtu), o.addrs ?? []);
+  }
+
+  route(r: RoutePlan): void {
+    this.host.addRoute({ to: r.to, via: r.via ?? undefined, dev: r.dev ?? undefined, src: r.src ?? undefined });
+  }
+}
+
+export class World {
+  readonly engine: Engine;
+  readonly namespaces = new Map<string, Namespace>();
+  readonly wires = new Map<string, Wire>();
+  readonly apps: Apps;
+  /** The plan this world was built from, if any. */
+  plan: WorldPlan | null = null;
+  private captures: CaptureSet | null = null;
+
+  constructor(opts: WorldOptions) {
+    this.engine = new Engine({ seed: opts.seed, poolSlots: opts.poolSlots });
+    this.apps = new Apps(this);
+  }
+
+  wire(name: string, latencyNs = 0): Wire {
+    if (this.wires.has(name)) throw new Error(`wire ${name} exists already`);
+    const w = new Wire(this.engine, name, latencyNs);
+    this.wires.set(name, w);
+    return w;
+  }
+
+  namespace(name: string, opts: { forward?: boolean } = {}): Namespace {
+    if (this.namespaces.has(name)) throw new Error(`namespace ${name} exists already`);
+    const ns = new Namespace(this, name, opts);
+    this.namespaces.set(name, ns);
+    return ns;
+  }
+
+  ns(name: string): Namespace {
+    const ns = this.namespaces.get(name);
+    if (!ns) throw new Error(`no namespace ${name}`);
+    return ns;
+  }
+
+  /** `ip link add A netns X type veth peer name B netns Y`. */
+  vethPair(a: Namespace, aName: string, aOpts: InterfaceOptions, b: Namespace, bName: string, bOpts: InterfaceOptions): [Veth, Veth] {
+    const [x, y] = Veth.pair(this.engine, { name: aName, mac: macOf(aOpts.mac), mtu: aOpts.mtu }, { name: bName, mac: macOf(bOpts.mac), mtu: bOpts.mtu });
+    a.add(x, aOpts.addrs ?? []);
+    b.add(y, bOpts.addrs ?? []);
+    return [x, y];
+  }
+
+  /** Capture every listed interface (`<ns>/<ifname>` → capture name) into `set`. */
+  capture(set: CaptureSet, which: { ns: string; ifname: string; captureName: string }[]): void {
+    this.captures = set;
+    for (const c of which) set.attach(c.captureName, this.ns(c.ns).device(c.ifname));
+  }
+
+  /** Runs until nothing is left to happen (or `untilNs`), then closes the captures. */
+  run(untilNs = MAX_RUN_NS, onProgress?: (nowNs: number) => void): RunSummary {
+    // One timestamp at a time, so that `now` ends at the last event rather than at the limit.
+    const engine = this.engine;
+    let n = 0;
+    while (engine.pending !== 0 && engine.nextTime <= untilNs) {
+      engine.run(engine.nextTime);
+      if (onProgress !== undefined && (++n & 1023) === 0) onProgress(engine.now);
+    }
+    this.captures?.close();
+    return this.summary();
+  }
+
+  summary(): RunSummary {
+    const interfaces = this.captures?.counts() ?? [];
+    const connections: string[] = [];
+    const drops: { where: string; count: number; why: string }[] = [];
+    for (const ns of this.namespaces.values()) {
+      for (const line of ns.netfilter.conntrackList()) connections.push(`${ns.name}: ${line}`);
+      for (const line of ns.netfilter.dropSummary()) {
+        const m = /^(.*): (\d+)$/.exec(line);
+        drops.push({ where: ns.name, count: m ? Number(m[2]) : 1, why: m ? m[1]! : line });
+      }
+      const s = ns.host.stats;
+      if (s.outNoRoutes) drops.push({ where: ns.name, count: s.outNoRoutes, why: 'no route to host' });
+      if (s.inAddrErrors) drops.push({ where: ns.name, count: s.inAddrErrors, why: 'not for this host and forwarding off' });
+      for (const dev of ns.order) if (dev.drops) drops.push({ where: `${ns.name}.${dev.name}`, count: dev.drops, why: 'device down or no carrier' });
+    }
+    return { endNs: this.engine.now, interfaces, connections, traffic: this.apps.outcomes, drops };
+  }
+
+  // ---- from a plan ----------------------------------------------------------------------------
+
+  /** Builds everything `plan` describes. Services open at time 0; traffic is scheduled at its times. */
+  static fromPlan(plan: WorldPlan, opts: { poolSlots?: number } = {}): World {
+    const w = new World({ seed: plan.seed, poolSlots: opts.poolSlots });
+    w.plan = plan;
+    for (const wire of plan.wires) w.wire(wire.name, wire.latencyNs);
+    for (const nsp of plan.namespaces) w.namespace(nsp.name, { forward: nsp.forward });
+
+    // Devices, in an order that has every bridge, veth peer and macvlan parent ready when needed.
+    const made = new Set<string>();
+    const key = (ns: string, ifname: string) => `${ns}/${ifname}`;
+    const pending: { nsp: NamespacePlan; iface: InterfacePlan }[] = [];
+    for (const nsp of plan.namespaces) for (const iface of nsp.interfaces) pending.push({ nsp, iface });
+    let progress = true;
+    while (pending.length > 0 && progress) {
+      progress = false;
+      for (let i = 0; i < pending.length; i++) {
+        const { nsp, iface } = pending[i]!;
+        if (w.makeInterface(nsp, iface, plan, made, key)) {
+          made.add(key(nsp.name, iface.name));
+          pending.splice(i--, 1);
+          progress = true;
+        }
+      }
+    }
+    if (pending.length > 0) {
+      const p = pending[0]!;
+      throw new Error(`plan: cannot build ${p.nsp.name}.${p.iface.name} (its peer or parent is missing)`);
+    }
+    // Bridge ports and routes once every device exists.
+    for (const nsp of plan.namespaces) {
+      const ns = w.ns(nsp.name);
+      for (const iface of nsp.interfaces) if (iface.master) ns.enslave(iface.name, iface.master);
+      for (const r of nsp.routes) ns.route(r);
+      ns.netfilter.load(nsp.iptables);
+    }
+    for (const nsp of plan.namespaces) {
+      const ns = w.ns(nsp.name);
+      for (const svc of nsp.services) w.apps.service(ns, svc);
+      for (const a of nsp.announce) w.apps.announce(ns, a);
+    }
+    for (const t of plan.traffic) w.apps.traffic(w.ns(t.ns), t);
+    return w;
+  }
+
+  /** The captured interfaces of a plan, as `capture()` takes them. */
+  static planCaptures(plan: WorldPlan): { ns: string; ifname: string; captureName: string }[] {
+    const out: { ns: string; ifname: string; captureName: string }[] = [];
+    for (const nsp of plan.namespaces) for (const i of nsp.interfaces) if (i.capture) out.push({ ns: nsp.name, ifname: i.name, captureName: i.captureName });
+    return out;
+  }
+
+  private makeInterface(nsp: NamespacePlan, iface: InterfacePlan, plan: WorldPlan, made: Set<string>, key: (ns: string, i: string) => string): boolean {
+    const ns = this.ns(nsp.name);
+    const o: InterfaceOptions = { mac: iface.mac, mtu: iface.mtu, addrs: iface.addrs };
+    switch (iface.kind) {
+      case 'loopback':
+        for (const a of iface.addrs) if (a !== '127.0.0.1/8') ns.host.addAddress('lo', a);
+        return true;
+      case 'nic': {
+        const wire = this.wires.get(iface.wire);
+        if (!wire) throw new Error(`plan: ${nsp.name}.${iface.name} is on unknown wire ${iface.wire}`);
+        ns.nic(iface.name, wire, o);
+        return true;
+      }
+      case 'bridge':
+        ns.bridge(iface.name, { ...o, ageingNs: iface.ageingNs });
+        return true;
+      case 'veth': {
+        if (made.has(key(iface.peer.ns, iface.peer.name))) return true; // made with its peer
+        const peerNs = plan.namespaces.find((n) => n.name === iface.peer.ns);
+        const peer = peerNs?.interfaces.find((i) => i.name === iface.peer.name);
+        if (!peerNs || !peer) throw new Error(`plan: veth ${nsp.name}.${iface.name} has no peer ${iface.peer.ns}.${iface.peer.name}`);
+        this.vethPair(ns, iface.name, o, this.ns(peerNs.name), peer.name, { mac: peer.mac, mtu: peer.mtu, addrs: peer.addrs });
+        made.add(key(peerNs.name, peer.name));
+        return true;
+      }
+      case 'macvlan': {
+        if (!made.has(key(iface.parent.ns, iface.parent.name))) return false;
+        ns.macvlan(iface.name, this.ns(iface.parent.ns).device(iface.parent.name), o);
+        return true;
+      }
+      case 'slirp-tap': {
+        const slirp = plan.slirps.find((s) => s.name === iface.slirp);
+        if (!slirp) throw new Error(`plan: ${nsp.name}.${iface.name} names unknown slirp ${iface.slirp}`);
+        const dev = this.apps.slirpTap(ns, iface, slirp);
+        ns.add(dev, iface.addrs);
+        return true;
+      }
+    }
+  }
+}
+
+export interface RunSummary {
+  endNs: number;
+  interfaces: { captureName: string; frames: number }[];
+  connections: string[];
+  traffic: TrafficOutcome[];
+  drops: { where: string; count: number; why: string }[];
+}
+
+function macOf(m: string | number): number {
+  return typeof m === 'number' ? m : parseMac(m);
+}
+
+export { parseIpv4 };
