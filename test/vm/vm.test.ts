@@ -130,16 +130,29 @@ traffic:
   });
 
   it('forward in nat mode becomes a DNAT and a FORWARD ACCEPT to the guest (libvirt port-forwarding hook)', () => {
+    const p = planOf(vmHost('      a: { mode: nat, forward: ["2222:22", "192.0.2.10:8053:53/udp"] }'));
+    // the hook inserts each pair at the top, so the last forward comes first
+    expect(lines(p, 'vh', 'nat', 'PREROUTING')).toEqual([
+      '-A PREROUTING -d 192.0.2.10/32 -p udp -m udp --dport 8053 -j DNAT --to-destination 192.168.122.2:53',
+      '-A PREROUTING -p tcp -m tcp --dport 2222 -j DNAT --to-destination 192.168.122.2:22',
+    ]);
+    expect(lines(p, 'vh', 'filter', 'FORWARD')).toEqual([
+      '-A FORWARD -d 192.168.122.2/32 -o virbr0 -p udp -m udp --dport 53 -j ACCEPT',
+      '-A FORWARD -d 192.168.122.2/32 -o virbr0 -p tcp -m tcp --dport 22 -j ACCEPT',
+      '-A FORWARD -j LIBVIRT_FWX',
+      '-A FORWARD -j LIBVIRT_FWI',
+      '-A FORWARD -j LIBVIRT_FWO',
+    ]);
+  });
+
+  it('a forward to a guest set on the spec directly (as a program may build it) works the same', () => {
     const s = parseScenario(vmHost('      a: { mode: nat }\n      u: { mode: user, forward: ["2222:22"] }'), 't.yaml');
     const vms = s.hosts[0]!.vms;
-    vms[0]!.forward = vms[1]!.forward; // the loader may not take `forward` in nat mode: set it on the spec
+    vms[0]!.forward = vms[1]!.forward;
     const p = compilePlan(s);
     expect(lines(p, 'vh', 'nat', 'PREROUTING')).toEqual([
       '-A PREROUTING -p tcp -m tcp --dport 2222 -j DNAT --to-destination 192.168.122.2:22',
     ]);
-    expect(lines(p, 'vh', 'filter', 'FORWARD')[0]).toBe(
-      '-A FORWARD -d 192.168.122.2/32 -o virbr0 -p tcp -m tcp --dport 22 -j ACCEPT',
-    );
   });
 
   it('refuses when the host already uses 192.168.122.0/24', () => {
