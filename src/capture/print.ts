@@ -51,13 +51,17 @@ export class FramePrinter {
       out += `${formatMac(e.src)} > ${formatMac(e.dst)}, `;
       out += firstType < 0x600 ? `802.3, length ${origLen}: ` : `ethertype ${etherName(firstType)} (0x${hex4(firstType)}), length ${origLen}: `;
     }
-    for (let i = 0; i < e.vlans.length; i++) {
-      const v = e.vlans[i]!;
-      const next = i + 1 < e.vlans.length ? e.vlans[i + 1]!.tpid : e.ethertype;
-      out += `vlan ${v.vid}, p ${v.pcp}${v.dei ? ', DEI' : ''}, ethertype ${etherName(next)} (0x${hex4(next)}), `;
+    // VLAN tags are shown with the link-level header only (tcpdump -e); either way the line goes on
+    // with the innermost protocol
+    if (this.ether) {
+      for (let i = 0; i < e.vlans.length; i++) {
+        const v = e.vlans[i]!;
+        const next = i + 1 < e.vlans.length ? e.vlans[i + 1]!.tpid : e.ethertype;
+        out += `vlan ${v.vid}, p ${v.pcp}${v.dei ? ', DEI' : ''}, ethertype ${etherName(next)} (0x${hex4(next)}), `;
+      }
     }
     // tcpdump names the protocol itself only when it has not printed the ethertype
-    const named = this.ether || e.vlans.length > 0;
+    const named = this.ether;
     const net = frame.network;
     if (net === null) return out + '[|ether]';
     const l3len = origLen - eth.headerLen;
@@ -119,7 +123,7 @@ export class FramePrinter {
         return `${src} > ${dst}: ICMP ${icmpText(frame)}, length ${payloadLen}`;
       case 'raw':
         if (ip.protocol === 2) return `${src} > ${dst}: ${igmpText(t.bytes, payloadLen)}`;
-        return `${src} > ${dst}: ip-proto-${ip.protocol} ${payloadLen}`;
+        return `${src} > ${dst}:  ip-proto-${ip.protocol} ${payloadLen}`; // sic: two spaces
       case 'error': {
         const b = t.bytes;
         if (t.protocol === 'tcp' || t.protocol === 'udp') {
@@ -278,6 +282,13 @@ function tcpOptions(b: Uint8Array, sackBase: number): string {
           }
         }
         break;
+      case 19:
+        // TCP-MD5 signature: tcpdump (built with libcrypto, as Debian's is) cannot check it without -M
+        expect = 16;
+        if (dlen < 16) return out + '[bad opt]';
+        out += " shared secret not supplied with -M, can't check - ";
+        for (let k = 0; k < 16; k++) out += hex2(b[d + k]!);
+        break;
       case 6:
       case 7:
       case 11:
@@ -326,7 +337,9 @@ function httpLine(p: Uint8Array): string {
     if ((c < 0x20 || c > 0x7e) && c !== 0x09) return '';
     i++;
   }
-  return ': ' + String.fromCharCode(...p.subarray(0, i));
+  const text = ': ' + String.fromCharCode(...p.subarray(0, i));
+  // all printable but no line end in this segment: tcpdump marks the line as cut
+  return i === p.length ? text + ' [|http]' : text;
 }
 
 function fetchToken(p: Uint8Array, from: number): { token: string; next: number } | null {
@@ -402,7 +415,9 @@ function icmpText(frame: DecodedFrame): string {
         case 3:
           if (q.ipv4.protocol === 6) return `${odst} tcp port ${q.dstPort} unreachable`;
           if (q.ipv4.protocol === 17) return `${odst} udp port ${q.dstPort} unreachable`;
-          return `${odst} protocol ${q.ipv4.protocol} port ${q.dstPort < 0 ? 0 : q.dstPort} unreachable`;
+          // tcpdump reads the "port" where a UDP header would hold it, whatever the protocol
+          if (q.payload.length < 4) return `${odst} protocol ${q.ipv4.protocol} port [|icmp]`;
+          return `${odst} protocol ${q.ipv4.protocol} port ${u16(q.payload, 2)} unreachable`;
         case 4: {
           const mtu = m.rest & 0xffff;
           return mtu !== 0 ? `${odst} unreachable - need to frag (mtu ${mtu})` : `${odst} unreachable - need to frag`;
@@ -429,6 +444,8 @@ function icmpText(frame: DecodedFrame): string {
       return m.code !== 0 ? `parameter problem - code ${m.code}` : `parameter problem - octet ${m.rest >>> 24}`;
     case 13:
       return `time stamp query id ${m.rest >>> 16} seq ${m.rest & 0xffff}`;
+    case 18:
+      return m.data.length >= 4 ? `address mask is 0x${u32(m.data, 0).toString(16).padStart(8, '0')}` : 'address mask reply';
     default:
       return ICMP_NAMES[m.type] ?? `type-#${m.type}`;
   }

@@ -121,6 +121,7 @@ export interface TcpOpts {
   ack: number;
   flags: number;
   win: number;
+  urgent?: number;
   /** Raw option bytes (padded to 4 by the caller). */
   options?: number[];
   payload?: Uint8Array;
@@ -142,6 +143,7 @@ export function tcp(ethSrc: string, ethDst: string, ip: Omit<Ipv4Opts, 'proto'>,
   v.setUint8(46, (hlen / 4) << 4);
   v.setUint8(47, t.flags);
   v.setUint16(48, t.win);
+  v.setUint16(52, t.urgent ?? 0);
   b.b.set(opts, 54);
   b.b.set(payload, 34 + hlen);
   fillTcpChecksum(b.b, 34, len, parseIpv4(ip.src), parseIpv4(ip.dst));
