@@ -235,6 +235,13 @@ export class TcpConnection {
   private lastSegSize = 0;
   /** Bytes of received segments not yet handed to the application (sk_rmem_alloc, as truesize). */
   private rmemAlloc = 0;
+  /** Receive-buffer autotuning (rcvq_space, rcv_rtt_est): bytes read per receiver RTT. */
+  private rcvqSpace = 0;
+  private rcvqSeq = 0;
+  private rcvqTime = 0;
+  private rcvRttUs = 0;
+  private rcvRttLastTsecr = 0;
+  private copiedSeq = 0;
   /** Out-of-order data: [seq, bytes] sorted by seq. */
   private ofo: { seq: number; data: Uint8Array; fin: boolean }[] = [];
   private sackEdges: number[] = [];
@@ -554,6 +561,10 @@ export class TcpConnection {
     }
     this.rcvSsthresh = Math.min(this.rcvSsthresh, this.windowClamp);
     this.cwnd = TCP_INIT_CWND;
+    this.copiedSeq = this.rcvNxt;
+    this.rcvqSpace = Math.min(this.rcvSsthresh, this.rcvWnd, TCP_INIT_CWND * this.advmss);
+    this.rcvqSeq = this.copiedSeq;
+    this.rcvqTime = this.now();
     if (this.srttUs === 0) this.rto = TCP_TIMEOUT_FALLBACK;
     this.sndSml = this.sndUna;
   }
@@ -839,6 +850,7 @@ export class TcpConnection {
       return;
     }
     if (len > 0) {
+      this.rcvRttMeasureTs(seg, len);
       this.eventDataRecv(len, seg.flags, seg.dataOff - seg.off);
       this.delivered.push(seg.bytes.slice(off, off + len));
       this.rmemAlloc += skbTruesize(len);
@@ -979,6 +991,49 @@ export class TcpConnection {
     this.ackPushed = true;
   }
 
+  /** tcp_rcv_rtt_measure_ts: the receiver's RTT from the echoed timestamp of a full segment. */
+  private rcvRttMeasureTs(seg: Segment, len: number): void {
+    const o = seg.opts;
+    if (!this.tsOk || !o.ts || o.tsecr === this.rcvRttLastTsecr) return;
+    this.rcvRttLastTsecr = o.tsecr;
+    if (len < this.rcvMss) return;
+    const deltaMs = (this.tsNow() - o.tsecr) | 0;
+    if (deltaMs < 0) return;
+    const sample = Math.max(deltaMs, 1) * 1000;
+    // tcp_rcv_rtt_update(tp, sample, 0), kept << 3 as Linux does
+    const m = sample * 8;
+    const old = this.rcvRttUs;
+    if (old === 0 || m < old) this.rcvRttUs = m;
+    else if (this.rcvNxt === this.copiedSeq) this.rcvRttUs = old - (old >> 3) + sample;
+  }
+
+  /**
+   * tcp_rcv_space_adjust + tcp_rcvbuf_grow (6.17+): once per receiver RTT, if the application read
+   * more than last time, size sk_rcvbuf for twice that (room for the sender's slow start), up to
+   * tcp_rmem[2], and let window_clamp follow.
+   */
+  private rcvSpaceAdjust(): void {
+    const now = this.now();
+    const timeUs = (now - this.rcvqTime) / 1000;
+    if (this.rcvRttUs === 0 || timeUs < this.rcvRttUs >> 3) return;
+    const copied = seqDiff(this.copiedSeq, this.rcvqSeq) - seqDiff(this.rcvNxt, this.copiedSeq);
+    if (copied > this.rcvqSpace) {
+      this.rcvqSpace = copied;
+      let rcvwin = this.rcvqSpace * 2;
+      if (this.ofo.length > 0) {
+        const last = this.ofo[this.ofo.length - 1]!;
+        rcvwin += seqDiff(seqAdd(last.seq, last.data.length), this.rcvNxt);
+      }
+      const rcvbuf = Math.min(Math.floor((rcvwin * (1 << TCP_RMEM_TO_WIN_SCALE)) / this.scalingRatio), TCP_RMEM_MAX);
+      if (rcvbuf > this.rcvbuf) {
+        this.rcvbuf = rcvbuf;
+        this.windowClamp = winFromSpace(this.scalingRatio, rcvbuf);
+      }
+    }
+    this.rcvqSeq = this.copiedSeq;
+    this.rcvqTime = now;
+  }
+
   /** tcp_grow_window. */
   private growWindow(len: number): void {
     const room = Math.min(this.windowClamp, this.tcpSpace()) - this.rcvSsthresh;
@@ -1090,6 +1145,8 @@ export class TcpConnection {
       this.handlers.onData?.(c, this);
     }
     this.rmemAlloc = 0;
+    this.copiedSeq = seqAdd(this.copiedSeq, copied);
+    if (copied > 0) this.rcvSpaceAdjust();
     if (this.peerClosePending) {
       this.peerClosePending = false;
       this.handlers.onPeerClose?.(this);

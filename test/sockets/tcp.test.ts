@@ -437,6 +437,17 @@ describe('data transfer', () => {
     expect(before.length).toBeLessThanOrEqual(10);
   });
 
+  it('receive-buffer autotuning: the advertised window grows with what the application reads per RTT', () => {
+    const { w, data, got } = bulk(5, 3_000_000);
+    expect(Buffer.compare(got, Buffer.from(data))).toBe(0);
+    const wins = w.net.log.filter((p) => p.src === w.server.addr && !(p.tcp.flags & 0x02)).map((p) => p.tcp.window);
+    expect(wins[0]).toBeGreaterThanOrEqual(63);
+    expect(wins[0]).toBeLessThan(80);
+    expect(Math.max(...wins)).toBeGreaterThan(1000);
+    // never shrinks while data flows
+    for (let i = 1; i < wins.length - 1; i++) expect(wins[i]! * 1024).toBeGreaterThanOrEqual(wins[i - 1]! * 1024 - 1448 * 64);
+  });
+
   it('a lost segment is retransmitted after the RTO (srtt + 200 ms floor) and the stream is intact', () => {
     let dropped: Pkt | undefined;
     const { w, data, got } = bulk(2, 20_000, (p) => {
