@@ -249,9 +249,14 @@ export class NeighbourTable {
     let e = this.find(ifindex, ip);
     if (e < 0) e = this.create(ifindex, ip);
     const now = this.engine.now;
-    this.used[e] = now;
     let st = this.stateA[e]!;
-    if ((st & (NUD_CONNECTED | Nud.DELAY | Nud.PROBE)) !== 0) {
+    if ((st & NUD_CONNECTED) !== 0) {
+      // neigh_connected_output / the hh cache: no neigh_event_send, so `used` is not touched.
+      this.owner.transmit(ifindex, slot, this.macA[e]!);
+      return;
+    }
+    this.used[e] = now; // neigh_resolve_output → neigh_event_send
+    if ((st & (Nud.DELAY | Nud.PROBE)) !== 0) {
       this.owner.transmit(ifindex, slot, this.macA[e]!);
       return;
     }
