@@ -80,8 +80,9 @@ export function formatTable(name: 'nat' | 'filter', table: TablePlan): string {
 export function formatRule(table: string, chain: string, r: RulePlan, chains?: ReadonlyMap<string, ChainPlan>): string {
   let s = `-A ${chain}`;
   const neg = (n: boolean): string => (n ? ' !' : '');
-  if (r.src) s += `${neg(r.src.neg)} -s ${formatPrefix(r.src.cidr)}`;
-  if (r.dst) s += `${neg(r.dst.neg)} -d ${formatPrefix(r.dst.cidr)}`;
+  // An address match on 0.0.0.0/0 matches everything and iptables-save leaves it out (unless negated).
+  if (r.src && (r.src.neg || parseCidr(r.src.cidr).len !== 0)) s += `${neg(r.src.neg)} -s ${formatPrefix(r.src.cidr)}`;
+  if (r.dst && (r.dst.neg || parseCidr(r.dst.cidr).len !== 0)) s += `${neg(r.dst.neg)} -d ${formatPrefix(r.dst.cidr)}`;
   if (r.in) s += `${neg(r.in.neg)} -i ${checkIfname(r.in.name)}`;
   if (r.out) s += `${neg(r.out.neg)} -o ${checkIfname(r.out.name)}`;
   if (r.proto) s += `${neg(r.proto.neg)} -p ${r.proto.name}`;
@@ -104,7 +105,30 @@ export function formatRule(table: string, chain: string, r: RulePlan, chains?: R
     s += ` -m conntrack${neg(r.ctstate.neg)} --ctstate ${states.join(',')}`;
   }
   if (r.comment !== undefined) s += ` -m comment --comment ${quoteString(r.comment)}`;
+  if (natPorts(r.target) && !portProto(r)) {
+    throw new IptablesPlanError(`${table} ${chain}: ${r.target.kind} with ports needs -p tcp or -p udp`);
+  }
   return s + formatTarget(table, chain, r.target, chains);
+}
+
+/** Whether a NAT target names ports (iptables then insists on -p tcp|udp: "Need TCP, UDP, SCTP or DCCP
+ *  with port specification"). */
+export function natPorts(t: TargetPlan): boolean {
+  switch (t.kind) {
+    case 'MASQUERADE':
+    case 'SNAT':
+      return t.toPorts !== null;
+    case 'DNAT':
+    case 'REDIRECT':
+      return t.toPort !== null;
+    default:
+      return false;
+  }
+}
+
+/** The rule says -p tcp or -p udp (not negated). */
+export function portProto(r: RulePlan): boolean {
+  return !!r.proto && !r.proto.neg && (r.proto.name === 'tcp' || r.proto.name === 'udp');
 }
 
 function formatTarget(table: string, chain: string, t: TargetPlan, chains?: ReadonlyMap<string, ChainPlan>): string {

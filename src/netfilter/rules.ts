@@ -10,7 +10,7 @@
 
 import type { ChainPlan, CtState, RulePlan, TablePlan, TargetPlan } from '../plan/plan.js';
 import { parseCidr, parseIpv4, prefixMask } from '../wire/addr.js';
-import { BUILTIN_CHAINS, IptablesPlanError } from './iptables-save.js';
+import { BUILTIN_CHAINS, IptablesPlanError, natPorts, portProto } from './iptables-save.js';
 
 // ---- what a rule tests (bits of `match`) ----------------------------------------------------------
 export const M_IN = 1 << 0;
@@ -211,6 +211,7 @@ export class CompiledTable {
     this.match[i] = m;
 
     const t = r.target;
+    if (natPorts(t) && !portProto(r)) throw new IptablesPlanError(`${where}: ${t.kind} with ports needs -p tcp or -p udp`);
     const natOnly = (): void => {
       if (this.name !== 'nat') throw new IptablesPlanError(`${where}: ${t.kind} belongs to the nat table`);
     };

@@ -86,7 +86,7 @@ describe('MASQUERADE', () => {
 
   it('honours --to-ports', () => {
     const nat = {
-      POSTROUTING: [R({ kind: 'MASQUERADE', toPorts: { min: 20000, max: 20009 } }, { src: { cidr: '172.17.0.0/16', neg: false }, out: { name: 'docker0', neg: true } })],
+      POSTROUTING: [R({ kind: 'MASQUERADE', toPorts: { min: 20000, max: 20009 } }, { src: { cidr: '172.17.0.0/16', neg: false }, out: { name: 'docker0', neg: true }, proto: { name: 'tcp', neg: false } })],
     };
     const h = dockerHost({ nat });
     const ports = new Set<number>();
