@@ -25,6 +25,13 @@ export interface TrafficOutcome {
 }
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: false });
+
+/** `N bytes "text…"`: the length and a printable start of a reply, for the run summary. */
+function preview(b: Uint8Array): string {
+  const text = decoder.decode(b.subarray(0, 40)).replace(/[^\x20-\x7e]/g, (c) => (c === '\r' ? '\\r' : c === '\n' ? '\\n' : '.'));
+  return `${b.length} bytes "${text}${b.length > 40 ? '…' : ''}"`;
+}
 
 export class Apps {
   readonly outcomes: TrafficOutcome[] = [];
@@ -67,7 +74,8 @@ export class Apps {
         const p = new Ping(ns.host, { dst: t.dst, count: t.count, intervalNs: t.intervalNs, size: t.size, epochSec: CAPTURE_EPOCH_SEC });
         p.onDone = () => {
           const loss = p.transmitted === 0 ? 100 : Math.round((100 * (p.transmitted - p.received)) / p.transmitted);
-          this.record(t, what, p.received > 0 ? 'ok' : p.errors.length > 0 ? 'unreachable' : 'no reply', `${p.transmitted} transmitted, ${p.received} received, ${loss}% loss`);
+          if (p.sendFailures > 0 && p.sendFailures === p.transmitted) this.record(t, what, 'unreachable', 'connect: Network is unreachable');
+          else this.record(t, what, p.received > 0 ? 'ok' : p.errors.length > 0 ? 'unreachable' : 'no reply', `${p.transmitted} transmitted, ${p.received} received, ${loss}% loss`);
         };
         p.start();
         return;
@@ -84,7 +92,7 @@ export class Apps {
           onDatagram: (data) => {
             if (answered) return;
             answered = true;
-            this.record(t, what, 'ok', `reply ${data.length} bytes`);
+            this.record(t, what, 'ok', `reply ${preview(data)}`);
             sock.close();
           },
         });
@@ -115,7 +123,7 @@ export class Apps {
               } else c.send(encoder.encode(t.send));
             },
             onData: (bytes, c) => {
-              finish('ok', `reply ${bytes.length} bytes`);
+              finish('ok', `reply ${preview(bytes)}`);
               c.close();
             },
             onPeerClose: (c) => c.close(),
