@@ -57,6 +57,7 @@ import {
   TCP_DELACK_MIN,
   TCP_FIN_TIMEOUT,
   TCP_INIT_CWND,
+  TCP_INVALID_RATELIMIT,
   TCP_MAX_QUICKACKS,
   TCP_MIN_MSS,
   TCP_MSS_DEFAULT,
@@ -585,14 +586,14 @@ export class TcpConnection {
 
     // tcp_validate_incoming: PAWS
     if (this.tsOk && o.ts && this.tsRecentSet && seqLt(o.tsval, this.tsRecent) && !(f & RST)) {
-      this.sendDupAck();
+      if (!this.oowRateLimited(seg)) this.sendDupAck(seg, endSeq);
       return;
     }
     // tcp_sequence
     if (!this.sequenceOk(seg.seq, endSeq)) {
       if (!(f & RST)) {
         if (f & SYN && this.state !== 'SYN_RECV') this.sendChallengeAck();
-        else this.sendDupAck();
+        else if (!this.oowRateLimited(seg)) this.sendDupAck(seg, endSeq);
       }
       return;
     }
@@ -1372,12 +1373,35 @@ export class TcpConnection {
     this.xmitRaw(this.sndNxt, ACK, 0, 0);
   }
 
-  private sendDupAck(): void {
+  /** tcp_send_dupack: old data is D-SACKed and puts the receiver back in quickack mode. */
+  private sendDupAck(seg: Segment, endSeq: number): void {
+    if (endSeq !== seg.seq && seqLt(seg.seq, this.rcvNxt)) {
+      this.enterQuickack(TCP_MAX_QUICKACKS);
+      if (this.sackOk) this.setDsack(seg.seq, seqLt(endSeq, this.rcvNxt) ? endSeq : this.rcvNxt);
+    }
     this.sendAck();
   }
 
-  /** tcp_send_challenge_ack (rate limits are not modelled). */
+  /** tcp_oow_rate_limited: at most one ACK per tcp_invalid_ratelimit (500 ms) for out-of-window
+   *  segments that carry no data (data segments are not part of an ACK loop). */
+  private oowRateLimited(seg: Segment): boolean {
+    if (seg.dataLen > 0 && !(seg.flags & SYN)) return false;
+    return this.oowLimited();
+  }
+
+  private oowLimited(): boolean {
+    const now = this.now();
+    if (this.lastOowAck >= 0 && now - this.lastOowAck < TCP_INVALID_RATELIMIT) return true;
+    this.lastOowAck = now;
+    return false;
+  }
+
+  private lastOowAck = -1;
+
+  /** tcp_send_challenge_ack (RFC 5961), limited per socket like other out-of-window ACKs; the
+   *  global tcp_challenge_ack_limit is off (INT_MAX) since 6.0. */
   private sendChallengeAck(): void {
+    if (this.oowLimited()) return;
     this.sendAck();
   }
 

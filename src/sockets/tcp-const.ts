@@ -18,6 +18,9 @@ export const TCP_DELACK_MAX = 200 * MS;
 export const TCP_TIMEWAIT_LEN = 60 * SEC;
 export const TCP_FIN_TIMEOUT = 60 * SEC;
 
+/** net.ipv4.tcp_invalid_ratelimit: one ACK per this for out-of-window segments without data. */
+export const TCP_INVALID_RATELIMIT = 500 * MS;
+
 export const TCP_SYN_RETRIES = 6;
 /** net.ipv4.tcp_syn_linear_timeouts (6.5+): the first SYN timeouts stay at the initial RTO. */
 export const TCP_SYN_LINEAR_TIMEOUTS = 4;

@@ -580,22 +580,52 @@ describe('closing', () => {
     w.client.tcp.connect({ dst: w.server.addr, dport: 80 }, {});
     w.engine.run(1 * SEC);
     const last = w.net.log.filter((p) => p.src === w.client.addr).at(-1)!;
-    const seg = { ...last.tcp, seq: (last.tcp.seq + 10_000_000) >>> 0, payload: enc('junk'), flags: 0x18 };
-    const bytes = new Uint8Array(20 + 60);
-    const l4 = emit(seg, bytes, 20, { src: last.src, dst: last.dst });
-    writeIpv4Header(new DataView(bytes.buffer), 0, 0, 20 + l4, 999, true, 64, 6, last.src, last.dst);
-    const pool = w.engine.pool;
-    const slot = pool.alloc();
-    pool.bytes.set(bytes, pool.base(slot) + ETH);
     const before = w.net.log.length;
-    w.server.tcp.input(slot, ETH, ETH + 20, l4);
+    inject(w, w.server, last, { seq: (last.tcp.seq + 10_000_000) >>> 0, payload: enc('junk'), flags: 0x18 });
     expect(got.length).toBe(0);
     const ack = w.net.log[before]!;
     expect(flagString(ack.tcp.flags)).toBe('.');
     expect(ack.tcp.ack).toBe(last.tcp.seq);
     expect(sconn!.state).toBe('ESTABLISHED');
   });
+
+  it('out-of-window segments without data get at most one ACK per 500 ms (tcp_invalid_ratelimit); old data a D-SACK', () => {
+    const w = world();
+    w.server.tcp.listen({ addr: 0, port: 80 }, (c) => (c.handlers = {}));
+    const conn = w.client.tcp.connect({ dst: w.server.addr, dport: 80 }, {});
+    w.engine.run(1 * SEC);
+    conn.send(enc('hello'));
+    w.engine.run(2 * SEC);
+    const data = w.net.log.find((p) => p.tcp.payload.length === 5)!;
+    const last = w.net.log.filter((p) => p.src === w.client.addr).at(-1)!;
+    const answers = () => w.net.log.filter((p) => p.src === w.server.addr && p.t >= w.engine.now).length;
+    const far = { seq: (last.tcp.seq + 10_000_000) >>> 0, payload: new Uint8Array(0), flags: 0x10 };
+    inject(w, w.server, last, far);
+    inject(w, w.server, last, far);
+    expect(answers()).toBe(1);
+    w.engine.run(w.engine.now + 600 * MS);
+    inject(w, w.server, last, far);
+    expect(answers()).toBe(1);
+    // a retransmission of data already received: immediate ACK with a D-SACK block for it
+    const before = w.net.log.length;
+    inject(w, w.server, data, {});
+    const dup = w.net.log[before]!;
+    const sack = dup.tcp.options.find((o) => o.kind === 'sack');
+    expect(sack?.kind === 'sack' && sack.blocks[0]).toEqual({ left: data.tcp.seq, right: (data.tcp.seq + 5) >>> 0 });
+  });
 });
+
+/** Hand `to` a copy of a logged segment with some fields changed, as if it came off the wire now. */
+function inject(w: Rig, to: FakeHost, like: Pkt, change: Partial<TcpRepr>): void {
+  const seg = { ...like.tcp, ...change };
+  const bytes = new Uint8Array(20 + 60 + seg.payload.length);
+  const l4 = emit(seg, bytes, 20, { src: like.src, dst: like.dst });
+  writeIpv4Header(new DataView(bytes.buffer), 0, 0, 20 + l4, 999, true, 64, 6, like.src, like.dst);
+  const pool = w.engine.pool;
+  const slot = pool.alloc();
+  pool.bytes.set(bytes.subarray(0, 20 + l4), pool.base(slot) + ETH);
+  to.tcp.input(slot, ETH, ETH + 20, l4);
+}
 
 describe('ports', () => {
   it('ephemeral ports are even, in 32768..60999, distinct, and the same for the same seed', () => {
