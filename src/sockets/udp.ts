@@ -38,6 +38,8 @@ export interface UdpBindOptions {
   reuseaddr?: boolean;
   /** SO_BROADCAST: allowed to send to broadcast addresses. */
   broadcast?: boolean;
+  /** SO_BINDTODEVICE: only this interface's datagrams, and sends leave by it (a DHCP client's socket). */
+  device?: string;
 }
 
 export interface UdpSendOptions {
@@ -97,6 +99,8 @@ export class UdpSocket {
     readonly reuseport: boolean,
     readonly reuseaddr: boolean,
     readonly broadcast: boolean,
+    /** SO_BINDTODEVICE ifindex, 0 when unbound. */
+    readonly boundDev: number,
   ) {}
 
   /** connect(2): fixes the peer, the source address, and starts the socket's IP id counter. */
@@ -104,8 +108,9 @@ export class UdpSocket {
     const d = addrOf(dst);
     if (this.closed) throw new SocketError('EBADF', 'socket closed');
     if (this.port === 0) this.udp.autobind(this);
-    const src = this.saddr !== 0 ? this.saddr : this.udp.host.sourceFor(d);
-    if (src === 0) throw new SocketError('ENETUNREACH', `no route to ${dst}`);
+    const rt = this.udp.host.routeOutput(d, this.boundDev);
+    if (rt === null) throw new SocketError('ENETUNREACH', `no route to ${dst}`);
+    const src = this.saddr !== 0 ? this.saddr : rt.src;
     this.remoteAddr = d;
     this.remotePort = dport;
     this.saddr = src;
@@ -136,9 +141,10 @@ export class UdpSocket {
     this.port = port;
   }
 
-  /** @internal source address for a datagram to dst, and the IP id rule. */
-  sourceFor(dst: number): number {
-    return this.saddr !== 0 ? this.saddr : this.udp.host.sourceFor(dst);
+
+  /** @internal inet_saddr: the source fixed by bind or connect (0: routing picks per datagram). */
+  get boundAddr(): number {
+    return this.saddr;
   }
 
   /** @internal inet_id++ for connected sockets sending with DF. */
@@ -164,7 +170,8 @@ export class Udp implements TransportProtocol {
 
   /** socket + setsockopt + bind. Throws SocketError EADDRINUSE / EADDRNOTAVAIL as Linux refuses. */
   bind(opts: UdpBindOptions = {}, onDatagram?: DatagramHandler): UdpSocket {
-    const s = new UdpSocket(this, opts.reuseport === true, opts.reuseaddr === true, opts.broadcast === true);
+    const boundDev = opts.device != null ? this.host.device(opts.device).ifindex : 0;
+    const s = new UdpSocket(this, opts.reuseport === true, opts.reuseaddr === true, opts.broadcast === true, boundDev);
     if (onDatagram !== undefined) s.onDatagram = onDatagram;
     const addr = addrOf(opts.addr);
     if (addr !== 0 && !this.host.isLocal(addr) && !this.host.isBroadcast(addr)) {
@@ -213,6 +220,7 @@ export class Udp implements TransportProtocol {
     for (const o of list) {
       if (o === s) continue;
       if (o.reuseaddr && s.reuseaddr) continue;
+      if (o.boundDev !== 0 && s.boundDev !== 0 && o.boundDev !== s.boundDev) continue;
       if (o.addr !== 0 && addr !== 0 && o.addr !== addr) continue;
       if (o.reuseport && s.reuseport) continue;
       return true;
@@ -245,15 +253,15 @@ export class Udp implements TransportProtocol {
   /** @internal udp_sendmsg after the socket checks. */
   output(s: UdpSocket, data: Uint8Array, dst: number, dport: number): boolean {
     const host = this.host;
-    const rt = host.routeOutput(dst);
+    const rt = host.routeOutput(dst, s.boundDev);
     if (rt === null) return false;
     if (rt.kind === 'broadcast' && !s.broadcast) throw new SocketError('EACCES', `broadcast to ${dst >>> 0} needs SO_BROADCAST`);
     const l4len = UDP.HEADER_LEN + data.length;
-    const mtu = host.mtuFor(dst);
+    const mtu = host.deviceByIndex(rt.ifindex)?.mtu ?? 65536;
     if (IPV4.HEADER_LEN + l4len > mtu || L4_OFFSET + l4len > SLOT_SIZE) {
       throw new SocketError('EMSGSIZE', `datagram of ${data.length} bytes exceeds the path MTU ${mtu} (no fragmentation here)`);
     }
-    const src = s.sourceFor(dst);
+    const src = s.boundAddr !== 0 ? s.boundAddr : rt.src;
     const pool = host.engine.pool;
     const slot = pool.alloc();
     const bytes = pool.bytes;
@@ -269,7 +277,7 @@ export class Udp implements TransportProtocol {
     const connected = s.remoteAddr !== 0;
     const id = connected ? s.nextConnectedId() : host.nextIpId(dst, src, IpProto.UDP);
     this.stats.outDatagrams++;
-    return host.sendL4(slot, l4len, { src, dst, proto: IpProto.UDP, ttl: s.ttl, tos: s.tos, df: true, id });
+    return host.sendL4Dev(slot, l4len, { src, dst, proto: IpProto.UDP, ttl: s.ttl, tos: s.tos, df: true, id }, s.boundDev);
   }
 
   // ---- input --------------------------------------------------------------------------------------
@@ -295,14 +303,16 @@ export class Udp implements TransportProtocol {
       const list = this.ports.get(dport);
       pool.release(slot);
       if (list === undefined) return;
+      const ifindex = host.currentIfindex;
       for (const s of list.slice()) {
+        if (s.boundDev !== 0 && s.boundDev !== ifindex) continue;
         if (s.addr !== 0 && s.addr !== dst) continue;
         if (s.remoteAddr !== 0 && (s.remoteAddr !== src || s.remotePort !== sport)) continue;
         this.deliverTo(s, data, src, sport);
       }
       return;
     }
-    const s = this.lookup(src, sport, dst, dport);
+    const s = this.lookup(src, sport, dst, dport, host.currentIfindex);
     if (s === null) {
       this.stats.noPorts++;
       if (host.currentPktType === PACKET_HOST) host.icmp.send(slot, l3rel, IcmpType.DEST_UNREACH, IcmpCode.PORT_UNREACH, 0, PACKET_HOST);
@@ -320,7 +330,7 @@ export class Udp implements TransportProtocol {
 
   /** __udp4_lib_lookup: highest score wins (later binds first among equals); SO_REUSEPORT groups
    *  pick a member by the 4-tuple hash. */
-  private lookup(src: number, sport: number, dst: number, dport: number): UdpSocket | null {
+  private lookup(src: number, sport: number, dst: number, dport: number, ifindex: number): UdpSocket | null {
     const list = this.ports.get(dport);
     if (list === undefined) return null;
     let best: UdpSocket | null = null;
@@ -340,6 +350,10 @@ export class Udp implements TransportProtocol {
         if (s.remotePort !== sport) continue;
         score += 4;
       }
+      if (s.boundDev !== 0) {
+        if (s.boundDev !== ifindex) continue;
+        score += 4;
+      }
       if (score > bestScore) {
         bestScore = score;
         best = s;
@@ -348,7 +362,7 @@ export class Udp implements TransportProtocol {
     if (best === null || !best.reuseport || best.remoteAddr !== 0) return best;
     // reuseport_select_sock: the group is the unconnected reuseport sockets on this exact address.
     const group: UdpSocket[] = [];
-    for (const s of list) if (s.reuseport && s.remoteAddr === 0 && s.addr === best.addr) group.push(s);
+    for (const s of list) if (s.reuseport && s.remoteAddr === 0 && s.addr === best.addr && s.boundDev === best.boundDev) group.push(s);
     const hash = this.ehash(dst, dport, src, sport);
     return group[reciprocalScale(hash, group.length)]!;
   }

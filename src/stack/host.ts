@@ -131,6 +131,8 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
   private readonly scratch = { kind: RT_UNICAST, ifindex: 0, nexthop: 0, src: 0 };
   /** pkt_type of the datagram being processed (input is synchronous), for icmp_send's checks. */
   private rxPktType: PacketType = PACKET_HOST;
+  /** ifindex of the device it came in by (skb->dev; 0 when looped back without a lo device). */
+  private rxIfindex = 0;
 
   constructor(
     readonly engine: Engine,
@@ -263,17 +265,18 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
     return this.ipIdent.next(dst, src, proto, this.engine.now);
   }
 
-  /** ip_route_output: where a datagram to `dst` leaves, or null (ENETUNREACH). Allocates: for tools,
-   *  tests and sockets' setup; the packet paths use `resolve`. */
-  routeOutput(dst: number): OutRoute | null {
+  /** ip_route_output: where a datagram to `dst` leaves, or null (ENETUNREACH). `oif` (an ifindex,
+   *  0 for none) is SO_BINDTODEVICE. Allocates: for tools, tests and socket setup; the packet paths
+   *  use `resolve`. */
+  routeOutput(dst: number, oif = 0): OutRoute | null {
     const r = this.scratch;
-    if (!this.resolve(dst)) return null;
+    if (!this.resolve(dst, oif)) return null;
     return { kind: KIND_NAMES[r.kind]!, ifindex: r.ifindex, nexthop: r.nexthop, src: r.src };
   }
 
   /** The output route into `this.scratch` (no allocation); false when there is none. Callers copy
    *  what they need before anything that may send (a hook can emit a packet and reuse the scratch). */
-  private resolve(dst: number): boolean {
+  private resolve(dst: number, oif: number): boolean {
     const out = this.scratch;
     dst = dst >>> 0;
     if (this.fib.isLocal(dst)) {
@@ -284,19 +287,34 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
       return true;
     }
     if (dst === 0xffffffff) {
-      // Limited broadcast without SO_BINDTODEVICE: the first device with an address.
-      for (const a of this.fib.addresses) {
-        if (a.loopback) continue;
-        out.kind = RT_BROADCAST;
-        out.ifindex = a.ifindex;
-        out.nexthop = dst;
-        out.src = this.fib.primaryOf(a.ifindex);
-        return true;
+      // Limited broadcast: out of the bound device, else the first device with an address; the source
+      // is inet_select_addr(dev, 0, RT_SCOPE_LINK) — 0.0.0.0 on a device without one (a DHCP client).
+      let ifindex = oif;
+      if (ifindex === 0) {
+        for (const a of this.fib.addresses) {
+          if (!a.loopback) {
+            ifindex = a.ifindex;
+            break;
+          }
+        }
+        if (ifindex === 0) return false;
       }
-      return false;
+      out.kind = RT_BROADCAST;
+      out.ifindex = ifindex;
+      out.nexthop = dst;
+      out.src = this.fib.primaryOf(ifindex);
+      return true;
     }
-    const r = this.fib.lookup(dst);
-    if (r === null) return false;
+    const r = oif === 0 ? this.fib.lookup(dst) : this.fib.lookupDev(dst, oif);
+    if (r === null) {
+      if (oif === 0 || this.devs[oif] == null) return false;
+      // "Apparently, routing tables are wrong. Assume, that the destination is on link."
+      out.kind = isMulticastIp(dst) ? RT_MULTICAST : RT_UNICAST;
+      out.ifindex = oif;
+      out.nexthop = dst;
+      out.src = this.fib.selectAddr(oif, dst, Scope.LINK);
+      return true;
+    }
     out.src = this.fib.sourceOf(r, dst);
     out.ifindex = r.ifindex;
     out.nexthop = r.gateway !== 0 ? r.gateway : dst;
@@ -477,12 +495,12 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
     const src = view.getUint32(off + IPV4.SRC);
     const fromLo = isLoopbackDevice(dev);
     if (isMulticastIp(src) || src === 0xffffffff) return this.dropAddr(slot);
-    if (dst === 0xffffffff || (src === 0 && dst === 0)) return this.localDeliver(dev.name, slot, off, pkt, true);
+    if (dst === 0xffffffff || (src === 0 && dst === 0)) return this.localDeliver(dev.name, dev.ifindex, slot, off, pkt, true);
     if (isMulticastIp(dst)) return this.dropAddr(slot); // no multicast group membership here
     if (src === 0) return this.dropAddr(slot);
     if (!fromLo && (isLoopbackIp(src) || isLoopbackIp(dst) || this.fib.isLocal(src))) return this.dropAddr(slot);
-    if (this.fib.isLocal(dst)) return this.localDeliver(dev.name, slot, off, pkt, false);
-    if (this.fib.isBroadcast(dst)) return this.localDeliver(dev.name, slot, off, pkt, true);
+    if (this.fib.isLocal(dst)) return this.localDeliver(dev.name, dev.ifindex, slot, off, pkt, false);
+    if (this.fib.isBroadcast(dst)) return this.localDeliver(dev.name, dev.ifindex, slot, off, pkt, true);
     if (!this.forward) return this.dropAddr(slot);
     this.ipForward(dev, slot, off, pkt);
   }
@@ -493,7 +511,7 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
   }
 
   /** ip_local_deliver + ip_local_deliver_finish. */
-  private localDeliver(inDev: string, slot: number, off: number, pkt: PacketType, broadcast: boolean): void {
+  private localDeliver(inDev: string, inIfindex: number, slot: number, off: number, pkt: PacketType, broadcast: boolean): void {
     const pool = this.engine.pool;
     let view = pool.view;
     if ((view.getUint16(off + IPV4.FLAGS_FRAG) & (Ipv4Flag.MF | Ipv4Flag.OFFSET_MASK)) !== 0) {
@@ -515,7 +533,9 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
     const l4len = tot - hlen;
     this.stats.inDelivers++;
     const prev = this.rxPktType;
+    const prevIf = this.rxIfindex;
     this.rxPktType = broadcast && pkt === PACKET_HOST ? PACKET_BROADCAST : pkt;
+    this.rxIfindex = inIfindex;
     try {
       if (proto === IpProto.ICMP) {
         for (let i = 0; i < this.icmpListeners.length; i++) this.icmpListeners[i]!(slot, L3, l4rel, l4len);
@@ -541,7 +561,13 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
       pool.release(slot);
     } finally {
       this.rxPktType = prev;
+      this.rxIfindex = prevIf;
     }
+  }
+
+  /** The device the datagram now being delivered came in by (SO_BINDTODEVICE sockets match it). */
+  get currentIfindex(): number {
+    return this.rxIfindex;
   }
 
   /** pkt_type of the datagram now being delivered (transports' ICMP errors check it). */
@@ -607,8 +633,13 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
    * neighbour layer. False (slot released) when there is no route.
    */
   sendL4(slot: number, l4len: number, h: L4Header): boolean {
+    return this.sendL4Dev(slot, l4len, h, 0);
+  }
+
+  /** sendL4 from a socket bound to a device (SO_BINDTODEVICE): `oif` is its ifindex (0: none). */
+  sendL4Dev(slot: number, l4len: number, h: L4Header, oif: number): boolean {
     const pool = this.engine.pool;
-    if (!this.resolve(h.dst)) {
+    if (!this.resolve(h.dst, oif)) {
       this.stats.outNoRoutes++;
       pool.release(slot);
       return false;
@@ -632,7 +663,7 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
       const nd = pool.view.getUint32(off + IPV4.DST);
       if (nd !== h.dst) {
         // ip_route_me_harder: NAT at OUTPUT changed the destination.
-        if (!this.resolve(nd)) {
+        if (!this.resolve(nd, oif)) {
           this.stats.outNoRoutes++;
           pool.release(slot);
           return true;
@@ -700,7 +731,7 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
       pool.release(slot);
       return;
     }
-    this.localDeliver('lo', slot, off, PACKET_HOST, false);
+    this.localDeliver('lo', 0, slot, off, PACKET_HOST, false);
   };
 
   /** `ip neigh` state of `ip` on a device. */

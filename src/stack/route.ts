@@ -102,6 +102,17 @@ export class Fib {
     return null;
   }
 
+  /** Longest-prefix match among the routes out of one device (a socket bound to it), or null. */
+  lookupDev(dst: number, ifindex: number): Route | null {
+    const routes = this.routes;
+    for (let i = 0; i < routes.length; i++) {
+      const r = routes[i]!;
+      if (r.ifindex !== ifindex) continue;
+      if (r.len === 0 || ((dst & prefixMask(r.len)) >>> 0) === r.dst) return r;
+    }
+    return null;
+  }
+
   /** RTN_LOCAL: one of our addresses, or inside a loopback device's prefix (127/8). */
   isLocal(addr: number): boolean {
     addr = addr >>> 0;

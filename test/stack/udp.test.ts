@@ -222,3 +222,47 @@ describe('loopback', () => {
     expect(got).toEqual([`self from ${parseIpv4('198.51.100.1')}`, `lo from ${parseIpv4('127.0.0.1')}`]);
   });
 });
+
+describe('SO_BINDTODEVICE (a DHCP client before it has an address)', () => {
+  it('broadcasts from 0.0.0.0:68 out of its device and receives the broadcast answer', () => {
+    const e = engine();
+    const w = wire(e);
+    const server = host(e, 'server');
+    const vm = host(e, 'vm');
+    nic(server, w, 'eth0', '52:54:00:00:00:01', '192.168.122.1/24');
+    const vn = nic(vm, w, 'eth0', '52:54:00:00:00:99', null);
+    const seen: string[] = [];
+    server.udp.bind({ port: 67, broadcast: true }, (d, from, port, _reply) => {
+      seen.push(`server got ${new TextDecoder().decode(d)} from ${from}:${port}`);
+      server.udp.socketsOn(67)[0]!.send('offer', '255.255.255.255', 68);
+    });
+    const client = vm.udp.bind({ port: 68, device: 'eth0', broadcast: true }, (d, from) => seen.push(`client got ${new TextDecoder().decode(d)} from ${from}`));
+    client.send('discover', '255.255.255.255', 67);
+    e.run(SEC);
+    expect(seen).toEqual(['server got discover from 0:68', `client got offer from ${parseIpv4('192.168.122.1')}`]);
+    const out = vn.rec.ip.find((f) => f.dir === 'out')!;
+    expect(Array.from(out.bytes.subarray(0, 6))).toEqual([255, 255, 255, 255, 255, 255]);
+    ipv4(out, srcAddr('0.0.0.0'), dstAddr('255.255.255.255'), ttl(64), udp(srcPort(68), dstPort(67), udpChecksumOk('0.0.0.0', '255.255.255.255')));
+  });
+
+  it('sockets bound to different devices may share a port; each sees only its device', () => {
+    const e = engine();
+    const w1 = wire(e, 'w1');
+    const w2 = wire(e, 'w2');
+    const r = host(e, 'r');
+    nic(r, w1, 'eth0', '02:00:00:00:00:01', '10.1.0.1/24');
+    nic(r, w2, 'eth1', '02:00:00:00:00:02', '10.2.0.1/24');
+    const a = host(e, 'a');
+    nic(a, w1, 'eth0', '02:00:00:00:00:0a', '10.1.0.2/24');
+    const b = host(e, 'b');
+    nic(b, w2, 'eth0', '02:00:00:00:00:0b', '10.2.0.2/24');
+    const got: string[] = [];
+    r.udp.bind({ port: 500, device: 'eth0' }, (_d, from) => got.push(`eth0 ${from}`));
+    r.udp.bind({ port: 500, device: 'eth1' }, (_d, from) => got.push(`eth1 ${from}`));
+    expect(() => r.udp.bind({ port: 500 })).toThrow(/EADDRINUSE/);
+    a.udp.send({ dst: '10.1.0.1', dport: 500, data: 'x' });
+    b.udp.send({ dst: '10.2.0.1', dport: 500, data: 'x' });
+    e.run(SEC);
+    expect(got.sort()).toEqual([`eth0 ${parseIpv4('10.1.0.2')}`, `eth1 ${parseIpv4('10.2.0.2')}`]);
+  });
+});
