@@ -28,7 +28,7 @@
 
 import { blob, struct, u16be, u32be, u8 } from '@solana/buffer-layout';
 import { getU16, getU32, setU16, setU32 } from './bytes.js';
-import { checksumData, finishChecksum, pseudoHeaderSum } from './checksum.js';
+import { checksumData, finishChecksum, pseudoHeaderSum, sumU32 } from './checksum.js';
 import { truncated, WireError } from './errors.js';
 import { fieldOffset, fields, type HeaderLayout } from './layout.js';
 import type { PseudoHeader } from './udp.js';
@@ -147,6 +147,36 @@ export function tcpWindow(view: DataView, off: number): number {
 }
 export function tcpChecksumField(view: DataView, off: number): number {
   return view.getUint16(off + TCP.CHECKSUM);
+}
+
+/**
+ * The output path's writer: the 20-byte fixed header at `off` with a zero checksum field, returning
+ * the uncomplemented sum of its words so the caller can finish the checksum without reading anything
+ * back: `finishChecksum(foldSum(sum + optionWordsSum + checksumData(payload…) + pseudoHeaderSum(…)))`.
+ * `flags` includes NS (bit 8); `headerLen` is in bytes (20..60).
+ */
+export function writeTcpHeader(
+  view: DataView,
+  off: number,
+  srcPort: number,
+  dstPort: number,
+  seq: number,
+  ack: number,
+  headerLen: number,
+  flags: number,
+  window: number,
+  urgent: number,
+): number {
+  const w6 = ((headerLen >>> 2) << 12) | (flags & 0x1ff);
+  view.setUint16(off + TCP.SRC_PORT, srcPort);
+  view.setUint16(off + TCP.DST_PORT, dstPort);
+  view.setUint32(off + TCP.SEQ, seq);
+  view.setUint32(off + TCP.ACK, ack);
+  view.setUint16(off + TCP.DATA_OFFSET, w6);
+  view.setUint16(off + TCP.WINDOW, window);
+  view.setUint16(off + TCP.CHECKSUM, 0);
+  view.setUint16(off + TCP.URGENT, urgent);
+  return (srcPort & 0xffff) + (dstPort & 0xffff) + sumU32(seq >>> 0) + sumU32(ack >>> 0) + w6 + (window & 0xffff) + (urgent & 0xffff);
 }
 
 // ---- options ----

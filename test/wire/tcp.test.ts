@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { l4ChecksumStatus, tcpChecksum, verifyTcpChecksum } from '../../src/wire/checksum.js';
+import { checksumData, finishChecksum, foldSum, l4ChecksumStatus, pseudoHeaderSum, tcpChecksum, verifyTcpChecksum } from '../../src/wire/checksum.js';
 import * as tcp from '../../src/wire/tcp.js';
-import { TCP, tcpAck, tcpChecksumField, tcpDstPort, TcpFlag, tcpFlags, tcpHeaderLen, tcpSeq, tcpSrcPort, tcpWindow, type TcpRepr } from '../../src/wire/tcp.js';
+import { TCP, writeTcpHeader, tcpAck, tcpChecksumField, tcpDstPort, TcpFlag, tcpFlags, tcpHeaderLen, tcpSeq, tcpSrcPort, tcpWindow, type TcpRepr } from '../../src/wire/tcp.js';
 import { tcpRepr } from './arbitraries.js';
 import { hex, roundTrip, toHex, wireErrorOf } from './helpers.js';
 
@@ -135,6 +135,23 @@ describe('TCP', () => {
         expect(verifyTcpChecksum(b, 1, n, src, dst)).toBe(true);
       }),
       { numRuns: 300 },
+    );
+  });
+  it('writeTcpHeader writes what emit writes and returns the sum of its words', () => {
+    fc.assert(
+      fc.property(tcpRepr, fc.nat({ max: 0xffffffff }), fc.nat({ max: 0xffffffff }), fc.integer({ min: 0, max: 3 }), (r0, src, dst, off) => {
+        const r = { ...r0, options: [], payload: new Uint8Array(0) };
+        const a = new Uint8Array(off + 20);
+        const b = new Uint8Array(off + 20);
+        tcp.emit({ ...r, reserved: 0 }, a, off, { src, dst });
+        const sum = writeTcpHeader(new DataView(b.buffer), off, r.srcPort, r.dstPort, r.seq, r.ack, 20, r.flags, r.window, r.urgent);
+        expect(sum).toBeLessThan(2 ** 31);
+        expect(foldSum(sum)).toBe(checksumData(b, off, 20));
+        const check = finishChecksum(foldSum(sum + pseudoHeaderSum(src, dst, 6, 20)));
+        b[off + 16] = check >>> 8;
+        b[off + 17] = check & 0xff;
+        expect(toHex(b)).toBe(toHex(a));
+      }),
     );
   });
 });
