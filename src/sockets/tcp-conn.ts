@@ -147,6 +147,8 @@ interface TxSeg {
   flags: number;
   /** First transmission time (for RTT samples, Karn's rule via `retrans`). */
   sentAt: number;
+  /** Latest transmission time (tcp_skb_timestamp: where the RTO counts from). */
+  xmitAt: number;
   retrans: boolean;
   lost: boolean;
 }
@@ -282,6 +284,12 @@ export class TcpConnection {
   private delivered: Uint8Array[] = [];
   private peerClosePending = false;
 
+  /** What the retransmit timer is armed for: the RTO or a tail loss probe (ICSK_TIME_LOSS_PROBE). */
+  private rtxMode: 'rto' | 'tlp' = 'rto';
+  /** TLP state: one probe per tail-loss episode, until snd_nxt at the probe is acknowledged. */
+  private tlpActive = false;
+  private tlpHighSeq = 0;
+  private tlpRetrans = false;
   private readonly rtxTimer: Timer;
   private readonly delackTimer: Timer;
   /** TIME_WAIT, orphaned FIN_WAIT_2, and the request sock's SYN-ACK timer. */
@@ -423,7 +431,7 @@ export class TcpConnection {
     this.synOpts.ts = true;
     this.synOpts.tsecr = 0;
     this.synOpts.wscale = this.rcvWscale;
-    const seg: TxSeg = { seq: this.iss, end: seqAdd(this.iss, 1), flags: SYN, sentAt: this.now(), retrans: false, lost: false };
+    const seg: TxSeg = { seq: this.iss, end: seqAdd(this.iss, 1), flags: SYN, sentAt: this.now(), xmitAt: 0, retrans: false, lost: false };
     this.rtx.push(seg);
     this.sndNxt = seg.end;
     this.rto = TCP_TIMEOUT_INIT;
@@ -763,8 +771,9 @@ export class TcpConnection {
         this.cwndCnt = 0;
       }
     }
+    this.processTlpAck(ack);
     if (this.rtx.length === 0) this.rtxTimer.cancel();
-    else this.rtxTimer.armAfter(this.rto);
+    else if (!this.scheduleLossProbe(true)) this.rearmRto();
   }
 
   /** tcp_rtt_estimator (RFC 6298 with Linux's mdev_max / rttvar). */
@@ -804,7 +813,7 @@ export class TcpConnection {
 
   /** tcp_set_rto: srtt + rttvar, bounded by TCP_RTO_MAX. */
   private setRto(): void {
-    this.rto = Math.min(((this.srttUs >> 3) + this.rttvarUs) * 1000, TCP_RTO_MAX);
+    this.rto = Math.min(Math.ceil(((this.srttUs >> 3) + this.rttvarUs) / 1000) * MS, TCP_RTO_MAX);
   }
 
   /** tcp_data_queue: in-order data to the application, out-of-order to the ofo queue, FIN. */
@@ -1234,13 +1243,18 @@ export class TcpConnection {
     this.pushPending();
   }
 
-  /** tcp_write_xmit: lost segments first, then new data within cwnd and the peer's window, Nagle. */
-  private pushPending(): void {
-    if (this.state === 'SYN_SENT' || this.state === 'SYN_RECV' || this.state === 'CLOSED' || this.state === 'TIME_WAIT') return;
+  /**
+   * tcp_write_xmit: lost segments first, then new data within cwnd and the peer's window, Nagle.
+   * `probe`: send one new segment whatever cwnd says (a loss probe). Returns new segments sent.
+   */
+  private pushPending(probe = false): number {
+    if (this.state === 'SYN_SENT' || this.state === 'SYN_RECV' || this.state === 'CLOSED' || this.state === 'TIME_WAIT') return 0;
+    const priorPackets = this.rtx.length;
+    let sent = 0;
     // retransmissions of segments marked lost (after an RTO or fast retransmit)
     for (const s of this.rtx) {
       if (!s.lost) continue;
-      if (this.inFlight() >= this.cwnd) return;
+      if (this.inFlight() >= this.cwnd) return 0;
       s.lost = false;
       s.retrans = true;
       this.xmitSeg(s);
@@ -1249,7 +1263,8 @@ export class TcpConnection {
       const unsent = seqDiff(this.writeSeq, this.sndNxt);
       const wantFin = this.finQueued && !this.finSent;
       if (unsent <= 0 && !wantFin) break;
-      if (this.inFlight() >= this.cwnd) break;
+      if (probe && sent > 0) break;
+      if (this.inFlight() >= this.cwnd && !probe) break;
       const wndEnd = seqAdd(this.sndUna, this.sndWnd);
       let len = Math.min(unsent, this.mssCache);
       const room = seqDiff(wndEnd, this.sndNxt);
@@ -1271,7 +1286,7 @@ export class TcpConnection {
         flags |= PSH;
         while (this.pushEnds.length > 0 && seqGe(end, this.pushEnds[0]!)) this.pushEnds.shift();
       }
-      const seg: TxSeg = { seq: this.sndNxt, end: seqAdd(end, fin ? 1 : 0), flags, sentAt: this.now(), retrans: false, lost: false };
+      const seg: TxSeg = { seq: this.sndNxt, end: seqAdd(end, fin ? 1 : 0), flags, sentAt: this.now(), xmitAt: 0, retrans: false, lost: false };
       if (fin) {
         this.finSeq = end;
         this.finSent = true;
@@ -1280,8 +1295,81 @@ export class TcpConnection {
       this.rtx.push(seg);
       this.sndNxt = seg.end;
       this.xmitSeg(seg);
-      if (!this.rtxTimer.armed) this.rtxTimer.armAfter(this.rto);
+      sent++;
       if (fin) break;
+    }
+    if (sent > 0 && !probe) {
+      // tcp_event_new_data_sent, then one loss probe per tail-loss episode
+      if (priorPackets === 0 || this.rtxMode === 'tlp' || !this.rtxTimer.armed) this.rearmRto();
+      this.scheduleLossProbe(false);
+    }
+    return sent;
+  }
+
+  /** tcp_rearm_rto: the RTO from now (or, replacing a pending probe, what is left of it). */
+  private rearmRto(): void {
+    if (this.rtx.length === 0) {
+      this.rtxTimer.cancel();
+      return;
+    }
+    let rto = this.rto;
+    if (this.rtxMode === 'tlp' && this.rtxTimer.armed) rto = Math.max(this.rto - (this.now() - this.rtx[0]!.xmitAt), 1000);
+    this.rtxMode = 'rto';
+    this.rtxTimer.armAfter(rto);
+  }
+
+  /**
+   * tcp_schedule_loss_probe (tcp_early_retrans = 3): with SACK, in the Open state, probe after
+   * 2·srtt (+ TCP_RTO_MIN when one segment is out, for the peer's delayed ACK; else + 2 jiffies),
+   * unless the RTO comes first.
+   */
+  private scheduleLossProbe(advancingRto: boolean): boolean {
+    if (!this.sackOk || this.rtx.length === 0 || this.inRecovery || this.dupAcks > 0) return false;
+    if (this.state === 'SYN_SENT' || this.state === 'SYN_RECV') return false;
+    let timeout: number;
+    if (this.srttUs !== 0) {
+      timeout = Math.ceil((this.srttUs >> 2) / 1000) * MS + (this.rtx.length === 1 ? TCP_RTO_MIN : 2 * MS);
+    } else {
+      timeout = TCP_TIMEOUT_INIT;
+    }
+    const rtoDelta = advancingRto ? this.rto : this.rto - (this.now() - this.rtx[0]!.xmitAt);
+    if (rtoDelta > 0) timeout = Math.min(timeout, rtoDelta);
+    this.rtxMode = 'tlp';
+    this.rtxTimer.armAfter(timeout);
+    return true;
+  }
+
+  /** tcp_send_loss_probe: new data if the window allows, else the last segment again. */
+  private sendLossProbe(): void {
+    if (this.tlpActive) {
+      this.rearmRto();
+      return;
+    }
+    this.tlpRetrans = false;
+    let sent = 0;
+    if (seqDiff(this.writeSeq, this.sndNxt) > 0 || (this.finQueued && !this.finSent)) sent = this.pushPending(true);
+    if (sent === 0) {
+      const last = this.rtx[this.rtx.length - 1];
+      if (!last) return;
+      last.retrans = true;
+      this.xmitSeg(last);
+      this.tlpRetrans = true;
+    }
+    this.tlpActive = true;
+    this.tlpHighSeq = this.sndNxt;
+    this.rtxMode = 'rto';
+    this.rtxTimer.armAfter(this.rto);
+  }
+
+  /** tcp_process_tlp_ack: the probe's episode ends; a repaired loss halves cwnd as CWR would. */
+  private processTlpAck(ack: number): void {
+    if (!this.tlpActive || seqLt(ack, this.tlpHighSeq)) return;
+    if (!this.tlpRetrans) {
+      this.tlpActive = false;
+    } else if (seqGt(ack, this.tlpHighSeq)) {
+      this.ssthresh = Math.max(Math.floor((this.cwnd * 717) / 1024), 2);
+      this.cwnd = this.ssthresh;
+      this.tlpActive = false;
     }
   }
 
@@ -1314,6 +1402,11 @@ export class TcpConnection {
   /** tcp_retransmit_timer (+ tcp_write_timeout). */
   private onRetransmitTimer(): void {
     if (this.state === 'CLOSED' || this.state === 'TIME_WAIT') return;
+    if (this.rtxMode === 'tlp') {
+      this.rtxMode = 'rto';
+      this.sendLossProbe();
+      return;
+    }
     const head = this.rtx[0];
     if (!head) {
       // zero-window probe
@@ -1330,6 +1423,7 @@ export class TcpConnection {
       this.xmitSeg(head);
     } else {
       // tcp_enter_loss: everything outstanding is lost, cwnd 1
+      this.tlpActive = false;
       this.ssthresh = Math.max(Math.floor((this.cwnd * 717) / 1024), 2);
       this.cwnd = 1;
       this.cwndCnt = 0;
@@ -1413,7 +1507,7 @@ export class TcpConnection {
   private xmitSeg(s: TxSeg): boolean {
     const synOrFin = (s.flags & SYN ? 1 : 0) + (s.flags & FIN ? 1 : 0);
     const len = seqDiff(s.end, s.seq) - synOrFin;
-    if (s.flags & SYN && this.state === 'SYN_SENT') this.synOpts.tsval = this.tsNow();
+    s.xmitAt = this.now();
     return this.xmitRaw(s.seq, s.flags, s.flags & SYN ? 0 : seqDiff(s.seq, this.sndBufSeq), len);
   }
 

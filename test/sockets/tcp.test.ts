@@ -448,7 +448,7 @@ describe('data transfer', () => {
     for (let i = 1; i < wins.length - 1; i++) expect(wins[i]! * 1024).toBeGreaterThanOrEqual(wins[i - 1]! * 1024 - 1448 * 64);
   });
 
-  it('a lost segment is retransmitted after the RTO (srtt + 200 ms floor) and the stream is intact', () => {
+  it('a lost last segment, alone in flight, is probed at min(2·srtt + 200 ms, RTO) and the stream is intact', () => {
     let dropped: Pkt | undefined;
     const { w, data, got } = bulk(2, 20_000, (p) => {
       if (!dropped && p.tcp.payload.length > 0 && p.src !== p.dst && p.tcp.flags & 0x08) {
@@ -465,6 +465,35 @@ describe('data transfer', () => {
     expect(gap).toBeLessThan(260);
     // the retransmission is a new IP datagram of the socket: a later id
     expect(again.id).not.toBe(dropped!.id);
+  });
+
+  it('tail loss probe: two lost tail segments, the last is re-sent 2·srtt + 2 ms after the ACK, the other by RTO', () => {
+    const dropped: Pkt[] = [];
+    const w = world(9, 1 * MS);
+    w.server.tcp.listen({ addr: 0, port: 80 }, (c) => (c.handlers = {}));
+    let conn: TcpConnection | undefined;
+    w.client.tcp.connect({ dst: w.server.addr, dport: 80 }, { onConnect: (c) => (conn = c) });
+    w.engine.run(1 * SEC);
+    w.net.drop = (p) => {
+      if (p.tcp.payload.length > 0 && dropped.length < 2 && p.tcp.seq !== w.net.log.find((q) => q.tcp.payload.length > 0)?.tcp.seq) {
+        const idx = w.net.log.filter((q) => q.tcp.payload.length > 0).length;
+        if (idx >= 3) {
+          dropped.push(p);
+          return true;
+        }
+      }
+      return false;
+    };
+    conn!.send(new Uint8Array(4 * 1448));
+    w.engine.run(3 * SEC);
+    expect(dropped.length).toBe(2);
+    const probe = w.net.log.find((p) => p.t > dropped[1]!.t && p.tcp.seq === dropped[1]!.tcp.seq && p.tcp.payload.length > 0)!;
+    const lastAck = w.net.log.filter((p) => p.src === w.server.addr && p.t < probe.t).at(-1)!;
+    expect((probe.t - (lastAck.t + 1 * MS)) / MS).toBe(6);
+    const rto = w.net.log.find((p) => p.t > dropped[0]!.t && p.tcp.seq === dropped[0]!.tcp.seq && p.tcp.payload.length > 0)!;
+    expect((rto.t - probe.t) / MS).toBeGreaterThan(150);
+    expect(conn!.state).toBe('ESTABLISHED');
+    expect(w.server.tcp.connections()[0]).toBeDefined();
   });
 
   it('an out-of-order segment is answered at once with a duplicate ACK carrying a SACK block', () => {
