@@ -337,7 +337,7 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
       pool.release(slot);
       return;
     }
-    const pkt = isLoopbackDevice(dev) ? PACKET_HOST : packetType(dev, slot);
+    const pkt = dev === this.lo ? PACKET_HOST : packetType(dev, slot);
     if (pkt === PACKET_OTHERHOST) {
       // A promiscuous bridge port passed it up: ip_rcv and arp_rcv drop PACKET_OTHERHOST.
       this.stats.otherHost++;
@@ -358,7 +358,7 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
     const pool = this.engine.pool;
     const view = pool.view;
     this.stats.arpIn++;
-    if (len < ARP.LEN || !arpIsEthernetIpv4(view, off) || isLoopbackDevice(dev)) {
+    if (len < ARP.LEN || !arpIsEthernetIpv4(view, off) || dev === this.lo) {
       pool.release(slot);
       return;
     }
@@ -429,8 +429,10 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
     this.arpSend(ifindex, ArpOp.REQUEST, dstMac, saddr, 0, target);
   }
 
-  /** An unsolicited ARP announcement for one of our addresses (arping -U / Docker 28's gratuitous ARP):
-   *  a broadcast request (or reply) with sender and target address both `addr`. */
+  /** An unsolicited ARP announcement for one of our addresses: a broadcast request with sender and
+   *  target address both `addr` and the target MAC zero — exactly Docker 28's (libnetwork/internal/
+   *  l2disco, unsol_arp_linux.go, sent on a packet socket 3 times a second apart). 'reply' gives the
+   *  arping -A form (target MAC broadcast). */
   announce(ifname: string, addr: number, op: 'request' | 'reply' = 'request'): void {
     const dev = this.device(ifname);
     this.arpSend(dev.ifindex, op === 'request' ? ArpOp.REQUEST : ArpOp.REPLY, -1, addr >>> 0, op === 'request' ? 0 : MAC_BROADCAST, addr >>> 0);
@@ -493,7 +495,7 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
     const view = pool.view;
     const dst = view.getUint32(off + IPV4.DST);
     const src = view.getUint32(off + IPV4.SRC);
-    const fromLo = isLoopbackDevice(dev);
+    const fromLo = dev === this.lo;
     if (isMulticastIp(src) || src === 0xffffffff) return this.dropAddr(slot);
     if (dst === 0xffffffff || (src === 0 && dst === 0)) return this.localDeliver(dev.name, dev.ifindex, slot, off, pkt, true);
     if (isMulticastIp(dst)) return this.dropAddr(slot); // no multicast group membership here

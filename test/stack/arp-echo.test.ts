@@ -151,6 +151,30 @@ describe('ARP failure', () => {
   });
 });
 
+describe('announcements (Docker 28 unsolicited ARP)', () => {
+  it('broadcasts request sip = tip = addr, tha zero; a neighbour that knew the address takes the new MAC', () => {
+    const { e, a, b, brec } = twoHosts();
+    // A knows B at B_MAC; B "moves" to a new MAC and announces.
+    new Ping(a, { dst: '198.51.100.10', count: 1 }).start();
+    e.run(2 * SEC);
+    b.device('eth0').mac = 0x5254000000ff;
+    b.announce('eth0', parseIpv4('198.51.100.10'));
+    e.run(4 * SEC);
+    const ann = brec.arp.filter((f) => f.dir === 'out').at(-1)!;
+    ethernet(ann, ethDst('ff:ff:ff:ff:ff:ff'), ethSrc('52:54:00:00:00:ff'), frameLength(42));
+    arp(ann, arpOp('request'), senderMac('52:54:00:00:00:ff'), senderIp('198.51.100.10'), targetMac(0), targetIp('198.51.100.10'));
+    expect(a.neigh.mac(a.device('eth0').ifindex, parseIpv4('198.51.100.10'))).toBe(0x5254000000ff);
+    expect(a.neighbourState('eth0', parseIpv4('198.51.100.10'))).toBe(Nud.STALE);
+  });
+
+  it('a host that did not know the address learns nothing from it (arp_accept 0)', () => {
+    const { e, a, b } = twoHosts();
+    b.announce('eth0', parseIpv4('198.51.100.10'));
+    e.run(SEC);
+    expect(a.neighbourState('eth0', parseIpv4('198.51.100.10'))).toBe(Nud.NONE);
+  });
+});
+
 describe('input filtering', () => {
   it('drops frames for another host\'s MAC (PACKET_OTHERHOST) without answering', () => {
     const { e, b, brec } = twoHosts();
