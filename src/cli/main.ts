@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { register as registerReal } from './real.js';
 import { register as registerRun } from './run.js';
 import { register as registerInspect } from './inspect.js';
+import { register as registerCompare } from './compare.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerRun(program);
   registerReal(program);
   registerInspect(program);
+  registerCompare(program);
   return program;
 }
 

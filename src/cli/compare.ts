@@ -1,0 +1,162 @@
+// `wirebox compare A B` / `wirebox compare A=B [C=D …]`: structural comparison of captures (src/compare).
+//   - two files: compared with each other (a pcapng with several interfaces: interfaces by name);
+//   - two folders: files paired by name (`<node>.<if>.pcap`), a file on one side only is reported;
+//   - explicit pairs `emu/vg.eth0.pcap=real/vg.tap0.pcap`, several allowed.
+// Exit 0 on a match, 1 on a difference, 2 on bad input (unreadable, foreign or truncated file).
+
+import type { Command } from 'commander';
+import { readdirSync, statSync, existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { readCaptureFile } from '../capture/reader.js';
+import { compareCaptures } from '../compare/compare.js';
+import { formatReport } from '../compare/format.js';
+import { captureStreams, NotEthernetError } from '../compare/streams.js';
+import type { CaptureSide, CaptureStream, CompareOptions, CompareReport } from '../compare/types.js';
+import { guard, UsageError } from './common.js';
+
+export interface CompareCliOptions extends Omit<CompareOptions, 'pairs'> {
+  json?: boolean;
+  /** Show every difference (default: the first `max` per file). */
+  all?: boolean;
+  max?: number;
+}
+
+function streamsOf(path: string, label: string): CaptureStream[] {
+  const capture = readCaptureFile(path);
+  try {
+    return captureStreams(label, capture);
+  } catch (e) {
+    if (e instanceof NotEthernetError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+const CAPTURE_FILE = /\.(pcap|pcapng|cap)$/i;
+
+function checkUnique(streams: CaptureStream[], where: string): void {
+  const seen = new Map<string, string>();
+  for (const s of streams) {
+    const other = seen.get(s.key);
+    if (other !== undefined) throw new UsageError(`${where}: ${other} and ${s.label} are both the capture of ${s.key}`);
+    seen.set(s.key, s.label);
+  }
+}
+
+/** The two sides and the pairs to compare, from the command's arguments. */
+export function sidesFromArgs(args: string[]): { a: CaptureSide; b: CaptureSide; pairs?: [string, string][] } {
+  const isPair = (s: string): boolean => s.includes('=') && !existsSync(s);
+  if (args.some(isPair)) {
+    const a: CaptureStream[] = [];
+    const b: CaptureStream[] = [];
+    const pairs: [string, string][] = [];
+    const used = new Set<string>();
+    const unique = (k: string): string => {
+      let u = k;
+      for (let n = 2; used.has(u); n++) u = `${k}~${n}`;
+      used.add(u);
+      return u;
+    };
+    for (const arg of args) {
+      const eq = arg.indexOf('=');
+      if (!isPair(arg) || eq === 0 || eq === arg.length - 1) throw new UsageError(`${arg}: give explicit pairs as A=B, every argument a pair`);
+      const pa = arg.slice(0, eq);
+      const pb = arg.slice(eq + 1);
+      const sa = streamsOf(pa, pa);
+      const sb = streamsOf(pb, pb);
+      if (sa.length === 1 && sb.length === 1) {
+        const key = unique(sa[0]!.key);
+        a.push({ ...sa[0]!, key });
+        b.push({ ...sb[0]!, key });
+        pairs.push([key, key]);
+      } else {
+        // several interfaces: matched by name inside the pair
+        for (const s of sa) {
+          const key = unique(s.key);
+          a.push({ ...s, key });
+          const o = sb.find((x) => x.key === s.key);
+          if (o !== undefined) {
+            b.push({ ...o, key });
+            pairs.push([key, key]);
+          }
+        }
+        for (const o of sb) if (!sa.some((s) => s.key === o.key)) b.push({ ...o, key: unique(o.key) });
+      }
+    }
+    return { a: { name: 'A', streams: a }, b: { name: 'B', streams: b }, pairs };
+  }
+  if (args.length !== 2) throw new UsageError(`compare takes two captures or two folders, or pairs A=B (got ${args.length} argument(s))`);
+  const [pa, pb] = args as [string, string];
+  const da = isDir(pa);
+  const db = isDir(pb);
+  if (da !== db) throw new UsageError(`${da ? pa : pb} is a folder but ${da ? pb : pa} is not: compare two files or two folders`);
+  if (da) {
+    const side = (dir: string): CaptureSide => {
+      const files = readdirSync(dir)
+        .filter((f) => CAPTURE_FILE.test(f) && !isDir(join(dir, f)))
+        .sort();
+      const streams = files.flatMap((f) => streamsOf(join(dir, f), f));
+      checkUnique(streams, dir);
+      return { name: dir, streams };
+    };
+    return { a: side(pa), b: side(pb) };
+  }
+  const sa = streamsOf(pa, basename(pa) === basename(pb) ? basename(pa) : pa);
+  const sb = streamsOf(pb, basename(pa) === basename(pb) ? basename(pb) : pb);
+  checkUnique(sa, pa);
+  checkUnique(sb, pb);
+  if (sa.length === 1 && sb.length === 1) return { a: { name: pa, streams: sa }, b: { name: pb, streams: [{ ...sb[0]!, key: sa[0]!.key }] } };
+  return { a: { name: pa, streams: sa }, b: { name: pb, streams: sb } };
+}
+
+/** Run a comparison as the command does: the report (text or JSON) and the exit code (0 match, 1
+ *  differ). Bad input throws CaptureError / UsageError (the command turns them into exit 2). */
+export function runCompare(args: string[], o: CompareCliOptions = {}): { code: number; text: string; report: CompareReport } {
+  const { a, b, pairs } = sidesFromArgs(args);
+  const opts: CompareOptions = {
+    fixedMacs: o.fixedMacs ?? false,
+    strict: o.strict ?? false,
+    checksums: o.checksums ?? false,
+    keepIgmp: o.keepIgmp ?? false,
+    keepIpv6: o.keepIpv6 ?? false,
+    keepArpRefresh: o.keepArpRefresh ?? false,
+  };
+  if (pairs !== undefined) opts.pairs = pairs;
+  const report = compareCaptures(a, b, opts);
+  const text = o.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report, { maxPerFile: o.all ? Infinity : (o.max ?? 10) });
+  return { code: report.verdict === 'match' ? 0 : 1, text, report };
+}
+
+export function register(program: Command): void {
+  program
+    .command('compare')
+    .description('compare captures structurally (two files, two folders by file name, or pairs A=B); exit 0 match, 1 differ, 2 bad input')
+    .argument('<captures...>', 'A B (files or folders), or A=B pairs')
+    .option('--fixed-macs', 'compare MAC addresses literally (default: as tokens that must correspond one to one)')
+    .option('--strict', 'also compare IP id patterns, TCP windows after the handshake and Ethernet padding')
+    .option('--checksums', 'validate checksums on each side (partial offload checksums are noted, not errors)')
+    .option('--keep-igmp', 'compare IGMP frames (ignored by default)')
+    .option('--keep-ipv6', 'compare IPv6 frames (ignored by default)')
+    .option('--keep-arp-refresh', 'compare trailing ARP refreshes (ignored by default)')
+    .option('--json', 'print a machine-readable report')
+    .option('--all', 'print every difference (default: the first 10 per file)')
+    .option('--max <n>', 'differences printed per file', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) throw new UsageError(`--max ${v}: not a count`);
+      return n;
+    })
+    .action(async (captures: string[], o: CompareCliOptions) => {
+      await guard(() => {
+        const r = runCompare(captures, o);
+        process.stdout.write(r.text);
+        process.exitCode = r.code;
+      });
+    });
+}
