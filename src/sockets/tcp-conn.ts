@@ -151,6 +151,8 @@ interface TxSeg {
   xmitAt: number;
   retrans: boolean;
   lost: boolean;
+  /** Selectively acknowledged (the SACK scoreboard). */
+  sacked: boolean;
 }
 
 const NOT_SET = -1;
@@ -285,7 +287,12 @@ export class TcpConnection {
   private peerClosePending = false;
 
   /** What the retransmit timer is armed for: the RTO or a tail loss probe (ICSK_TIME_LOSS_PROBE). */
-  private rtxMode: 'rto' | 'tlp' = 'rto';
+  private rtxMode: 'rto' | 'tlp' | 'reo' = 'rto';
+  /** RACK (RFC 8985): transmit time and end of the most recently sent segment known delivered. */
+  private rackXmit = -1;
+  private rackEnd = 0;
+  private rackRttNs = 0;
+  private minRttUs = 0;
   /** TLP state: one probe per tail-loss episode, until snd_nxt at the probe is acknowledged. */
   private tlpActive = false;
   private tlpHighSeq = 0;
@@ -431,7 +438,7 @@ export class TcpConnection {
     this.synOpts.ts = true;
     this.synOpts.tsecr = 0;
     this.synOpts.wscale = this.rcvWscale;
-    const seg: TxSeg = { seq: this.iss, end: seqAdd(this.iss, 1), flags: SYN, sentAt: this.now(), xmitAt: 0, retrans: false, lost: false };
+    const seg: TxSeg = { seq: this.iss, end: seqAdd(this.iss, 1), flags: SYN, sentAt: this.now(), xmitAt: 0, retrans: false, lost: false, sacked: false };
     this.rtx.push(seg);
     this.sndNxt = seg.end;
     this.rto = TCP_TIMEOUT_INIT;
@@ -707,14 +714,88 @@ export class TcpConnection {
       this.sndWl1 = seg.seq;
       if (nwin > this.maxWindow) this.maxWindow = nwin;
     }
+    if (this.sackOk && seg.opts.sackBlocks > 0) this.sackUpdate(seg.opts.sackEdges, seg.opts.sackBlocks, ack);
     if (seqGt(ack, this.sndUna)) {
       this.ackAdvance(seg);
     } else if (seg.dataLen === 0 && !(seg.flags & FIN) && !windowChanged && this.rtx.length > 0) {
-      // duplicate ACK
+      // duplicate ACK: without SACK, the third starts fast retransmit (with SACK, RACK decides)
       this.dupAcks++;
-      if (this.dupAcks === 3 && !this.inRecovery) this.enterFastRecovery();
+      if (!this.sackOk && this.dupAcks === 3 && !this.inRecovery) this.enterFastRecovery();
     }
+    if (this.sackOk) this.rackDetectLoss();
     return true;
+  }
+
+  /** tcp_sacktag_write_queue: mark SACKed segments (a D-SACK first block is ignored). */
+  private sackUpdate(edges: number[], n: number, ack: number): void {
+    for (let k = 0; k < n; k++) {
+      const start = edges[2 * k]!;
+      const end = edges[2 * k + 1]!;
+      if (!seqLt(start, end)) continue;
+      if (k === 0 && (seqLe(end, ack) || (n > 1 && seqGe(start, edges[2]!) && seqLe(end, edges[3]!)))) continue; // D-SACK
+      for (const s of this.rtx) {
+        if (s.sacked || seqLt(s.seq, start) || seqGt(s.end, end)) continue;
+        s.sacked = true;
+        s.lost = false;
+        this.rackAdvance(s);
+      }
+    }
+  }
+
+  /** tcp_rack_advance: a delivered segment moves RACK's reference (ambiguous retransmits skipped). */
+  private rackAdvance(s: TxSeg): void {
+    const rttNs = this.now() - s.xmitAt;
+    if (s.retrans && rttNs < this.minRttUs * 1000) return;
+    if (s.xmitAt > this.rackXmit || (s.xmitAt === this.rackXmit && seqGt(s.end, this.rackEnd))) {
+      this.rackXmit = s.xmitAt;
+      this.rackEnd = s.end;
+    }
+    this.rackRttNs = rttNs;
+  }
+
+  /**
+   * tcp_rack_detect_loss: a segment sent before one known delivered is lost once more than
+   * rack.rtt + reo_wnd has passed since it left (reo_wnd = min_rtt/4 until recovery or 3 SACKed).
+   * Lost segments start recovery and are retransmitted; the rest wait for the reorder timer.
+   */
+  private rackDetectLoss(): void {
+    if (this.rackXmit < 0 || this.state === 'SYN_SENT') return;
+    let sacked = 0;
+    for (const s of this.rtx) if (s.sacked) sacked++;
+    const reoWnd = this.inRecovery || sacked >= 3 ? 0 : Math.min((this.minRttUs >> 2) * 1000, (this.srttUs >> 3) * 1000);
+    const now = this.now();
+    let lost = 0;
+    let wait = Infinity;
+    for (const s of this.rtx) {
+      if (s.sacked || s.lost) continue;
+      if (!(this.rackXmit > s.xmitAt || (this.rackXmit === s.xmitAt && seqGt(this.rackEnd, s.end)))) continue;
+      const remaining = this.rackRttNs + reoWnd - (now - s.xmitAt);
+      if (remaining <= 0) {
+        s.lost = true;
+        lost++;
+      } else if (remaining < wait) {
+        wait = remaining;
+      }
+    }
+    if (lost > 0) {
+      if (!this.inRecovery) this.startRecovery();
+      this.pushPending();
+    }
+    if (wait !== Infinity) {
+      this.rtxMode = 'reo';
+      this.rtxTimer.armAfter(Math.ceil(wait / MS) * MS + 2 * MS);
+    }
+  }
+
+  /** tcp_enter_recovery: CUBIC's multiplicative decrease (0.7), cwnd held at ssthresh meanwhile. */
+  private startRecovery(): void {
+    this.ssthresh = Math.max(Math.floor((this.cwnd * 717) / 1024), 2);
+    this.cwnd = this.ssthresh;
+    this.inRecovery = true;
+    this.fastRecovery = true;
+    this.recoveryHigh = this.sndNxt;
+    const head = this.rtx[0];
+    if (head && this.retransStamp === 0) this.retransStamp = head.sentAt;
   }
 
   /** The part of tcp_ack for an advancing snd_una: clean the retransmit queue, RTT, cwnd, timers. */
@@ -727,6 +808,7 @@ export class TcpConnection {
     while (this.rtx.length > 0 && seqLe(this.rtx[0]!.end, ack)) {
       const s = this.rtx.shift()!;
       ackedSegs++;
+      if (!s.sacked) this.rackAdvance(s);
       if (s.retrans) retransAcked = true;
       else if (firstSent < 0) firstSent = s.sentAt;
     }
@@ -753,6 +835,7 @@ export class TcpConnection {
     if (!retransAcked && firstSent >= 0) rttUs = Math.max(1, Math.round((this.now() - firstSent) / 1000));
     else if (this.tsOk && seg.opts.ts && seg.opts.tsecr !== 0 && ackedSegs > 0) rttUs = Math.max(1, ((this.tsNow() - seg.opts.tsecr) >>> 0) * 1000);
     if (rttUs > 0) {
+      if (this.minRttUs === 0 || rttUs < this.minRttUs) this.minRttUs = rttUs;
       this.rttEstimator(rttUs);
       this.setRto();
     } else if (this.srttUs !== 0) {
@@ -1253,7 +1336,7 @@ export class TcpConnection {
     let sent = 0;
     // retransmissions of segments marked lost (after an RTO or fast retransmit)
     for (const s of this.rtx) {
-      if (!s.lost) continue;
+      if (!s.lost || s.sacked) continue;
       if (this.inFlight() >= this.cwnd) return 0;
       s.lost = false;
       s.retrans = true;
@@ -1286,7 +1369,7 @@ export class TcpConnection {
         flags |= PSH;
         while (this.pushEnds.length > 0 && seqGe(end, this.pushEnds[0]!)) this.pushEnds.shift();
       }
-      const seg: TxSeg = { seq: this.sndNxt, end: seqAdd(end, fin ? 1 : 0), flags, sentAt: this.now(), xmitAt: 0, retrans: false, lost: false };
+      const seg: TxSeg = { seq: this.sndNxt, end: seqAdd(end, fin ? 1 : 0), flags, sentAt: this.now(), xmitAt: 0, retrans: false, lost: false, sacked: false };
       if (fin) {
         this.finSeq = end;
         this.finSent = true;
@@ -1325,6 +1408,7 @@ export class TcpConnection {
    */
   private scheduleLossProbe(advancingRto: boolean): boolean {
     if (!this.sackOk || this.rtx.length === 0 || this.inRecovery || this.dupAcks > 0) return false;
+    for (const s of this.rtx) if (s.sacked || s.lost) return false; // Disorder, not Open
     if (this.state === 'SYN_SENT' || this.state === 'SYN_RECV') return false;
     let timeout: number;
     if (this.srttUs !== 0) {
@@ -1375,7 +1459,7 @@ export class TcpConnection {
 
   private inFlight(): number {
     let n = 0;
-    for (const s of this.rtx) if (!s.lost) n++;
+    for (const s of this.rtx) if (!s.lost && !s.sacked) n++;
     return n;
   }
 
@@ -1407,6 +1491,13 @@ export class TcpConnection {
       this.sendLossProbe();
       return;
     }
+    if (this.rtxMode === 'reo') {
+      // tcp_rack_reo_timeout
+      this.rtxMode = 'rto';
+      this.rackDetectLoss();
+      if (this.rtxMode !== 'reo') this.rearmRto();
+      return;
+    }
     const head = this.rtx[0];
     if (!head) {
       // zero-window probe
@@ -1430,7 +1521,7 @@ export class TcpConnection {
       this.inRecovery = true;
       this.fastRecovery = false;
       this.recoveryHigh = this.sndNxt;
-      for (const s of this.rtx) s.lost = true;
+      for (const s of this.rtx) s.lost = !s.sacked;
       head.lost = false;
       head.retrans = true;
       if (this.retransStamp === 0) this.retransStamp = head.sentAt;

@@ -43,11 +43,13 @@ export interface ParsedOptions {
   ts: boolean;
   tsval: number;
   tsecr: number;
-  sackBlocks: number; // count of SACK blocks (not interpreted further)
+  sackBlocks: number; // count of SACK blocks
+  /** Their edges: start, end, start, end… (up to 4 blocks). */
+  sackEdges: number[];
 }
 
 export function newParsedOptions(): ParsedOptions {
-  return { mss: 0, wscale: -1, sackOk: false, ts: false, tsval: 0, tsecr: 0, sackBlocks: 0 };
+  return { mss: 0, wscale: -1, sackOk: false, ts: false, tsval: 0, tsecr: 0, sackBlocks: 0, sackEdges: [0, 0, 0, 0, 0, 0, 0, 0] };
 }
 
 /** Parse the options of the TCP header at `off` (data offset taken from the header) into `o`.
@@ -85,7 +87,12 @@ export function parseOptions(b: Uint8Array, off: number, o: ParsedOptions): void
       o.tsval = readU32(b, i + 2);
       o.tsecr = readU32(b, i + 6);
     } else if (kind === OPT_SACK && len >= 10 && (len - 2) % 8 === 0) {
-      o.sackBlocks = (len - 2) >>> 3;
+      const n = Math.min((len - 2) >>> 3, 4);
+      for (let k = 0; k < n; k++) {
+        o.sackEdges[2 * k] = readU32(b, i + 2 + 8 * k);
+        o.sackEdges[2 * k + 1] = readU32(b, i + 6 + 8 * k);
+      }
+      o.sackBlocks = n;
     }
     i += len;
   }
