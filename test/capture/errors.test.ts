@@ -79,6 +79,29 @@ describe('truncated files', () => {
   }
 });
 
+describe('what could be read before the damage', () => {
+  it('pcap: the whole records before a cut come with the error', () => {
+    const full = samplePcap('ns');
+    const err = outcome(full.subarray(0, 82 + 16 + 43 + 3), 'cut.pcap')!;
+    expect(err.partial).not.toBeNull();
+    expect(err.partial!.tsPrecision).toBe('ns');
+    expect(err.partial!.records.map((r) => r.data.length)).toEqual([42, 43]);
+  });
+
+  it('pcapng: interfaces and packets before a bad block', () => {
+    const full = samplePcapng();
+    new DataView(full.buffer).setUint32(128 + 88 + 4, 13, true); // the second EPB's length
+    const err = outcome(full, 'bad.pcapng')!;
+    expect(err.message).toMatch(/^bad\.pcapng: byte 220: bad block length 13 /);
+    expect(err.partial!.interfaces.map((i) => i.name)).toEqual(['eth0', 'docker0']);
+    expect(err.partial!.records.length).toBe(1);
+  });
+
+  it('no partial for a file that is not a capture', () => {
+    expect(outcome(new TextEncoder().encode('GIF89a........................'), 'x.gif')!.partial).toBeNull();
+  });
+});
+
 describe('foreign files', () => {
   it('a text file is not a capture', () => {
     const text = new TextEncoder().encode('hello, this is not a pcap\n');
