@@ -6,6 +6,7 @@ import { register as registerReal } from './real.js';
 import { register as registerRun } from './run.js';
 import { register as registerInspect } from './inspect.js';
 import { register as registerCompare } from './compare.js';
+import { register as registerVerify } from './verify.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerReal(program);
   registerInspect(program);
   registerCompare(program);
+  registerVerify(program);
   return program;
 }
 
