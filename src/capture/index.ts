@@ -9,3 +9,5 @@ export type { PcapngWriterOptions, PcapngInterfaceOptions } from './pcapng.js';
 export { MemorySink, FileSink } from './sink.js';
 export type { ByteSink, FileSinkOptions } from './sink.js';
 export { PcapTap, PcapngTap, attachTap, detachTap } from './tap.js';
+export { FramePrinter, formatTime } from './print.js';
+export type { PrintOptions } from './print.js';
