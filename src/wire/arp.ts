@@ -24,7 +24,7 @@
 
 import { blob, struct, u16be, u32be, u8 } from '@solana/buffer-layout';
 import { getMac, getU16, getU32, setMac, setU16, setU32, viewGetMac } from './bytes.js';
-import { truncated, WireError } from './errors.js';
+import { checkRange, truncated, WireError } from './errors.js';
 import { fieldOffset, fields, type HeaderLayout } from './layout.js';
 
 export const arpLayout: HeaderLayout = struct(
@@ -97,6 +97,7 @@ export function arpIsEthernetIpv4(view: DataView, off: number): boolean {
 // ---- Repr ----
 
 export function parse(bytes: Uint8Array, off: number, len: number): ArpRepr {
+  checkRange('arp', bytes, off, len);
   if (len < 8) throw truncated('arp', off, 8, len);
   const htype = getU16(bytes, off + ARP.HTYPE);
   const ptype = getU16(bytes, off + ARP.PTYPE);

@@ -31,3 +31,9 @@ export class WireError extends Error {
 export function truncated(protocol: string, offset: number, need: number, have: number): WireError {
   return new WireError('truncated', protocol, offset, `need ${need} bytes, have ${have}`);
 }
+
+/** A caller's (off, len) that lies about the buffer itself: refuse it rather than read past the end. */
+export function checkRange(protocol: string, bytes: Uint8Array, off: number, len: number): void {
+  if (!(off >= 0 && len >= 0 && off + len <= bytes.length))
+    throw new WireError('truncated', protocol, off, `range [${off}, ${off + len}) outside the ${bytes.length}-byte buffer`);
+}

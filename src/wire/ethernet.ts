@@ -20,7 +20,7 @@
 
 import { blob, struct, u16be } from '@solana/buffer-layout';
 import { getMac, getU16, setMac, setU16, viewGetMac, viewSetMac } from './bytes.js';
-import { truncated } from './errors.js';
+import { checkRange, truncated } from './errors.js';
 import { fieldOffset, fields, type HeaderLayout } from './layout.js';
 
 /** The Ethernet II header, declared once. */
@@ -112,6 +112,7 @@ export function writeEthernet(view: DataView, off: number, dst: number, src: num
 
 /** Parse the Ethernet header (and its VLAN tags) of the `len` bytes at `off`. */
 export function parse(bytes: Uint8Array, off: number, len: number): EthernetRepr {
+  checkRange('ethernet', bytes, off, len);
   if (len < ETH.HEADER_LEN) throw truncated('ethernet', off, ETH.HEADER_LEN, len);
   const vlans: VlanTag[] = [];
   let at = off + ETH.ETHERTYPE;

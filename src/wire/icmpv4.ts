@@ -19,7 +19,7 @@
 import { struct, u16be, u32be, u8 } from '@solana/buffer-layout';
 import { getU16, getU32, setU16, setU32 } from './bytes.js';
 import { checksumData, finishChecksum } from './checksum.js';
-import { truncated } from './errors.js';
+import { checkRange, truncated } from './errors.js';
 import * as ipv4 from './ipv4.js';
 import type { Ipv4Repr } from './ipv4.js';
 import { fieldOffset, fields, type HeaderLayout } from './layout.js';
@@ -166,6 +166,7 @@ function parseQuote(bytes: Uint8Array, off: number, len: number): Icmpv4Quote | 
 
 /** Parse the message in the `len` bytes at `off` (`len` from the IPv4 total length). */
 export function parse(bytes: Uint8Array, off: number, len: number): Icmpv4Repr {
+  checkRange('icmpv4', bytes, off, len);
   if (len < ICMP.HEADER_LEN) throw truncated('icmpv4', off, ICMP.HEADER_LEN, len);
   const type = bytes[off + ICMP.TYPE]!;
   const kind = kindOf(type);

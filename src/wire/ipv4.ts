@@ -23,7 +23,7 @@
 import { struct, u16be, u32be, u8 } from '@solana/buffer-layout';
 import { getU16, getU32, setU16, setU32 } from './bytes.js';
 import { checksumData, finishChecksum, updateChecksum16, updateChecksum32 } from './checksum.js';
-import { truncated, WireError } from './errors.js';
+import { checkRange, truncated, WireError } from './errors.js';
 import { fieldOffset, fields, type HeaderLayout } from './layout.js';
 
 export const ipv4Layout: HeaderLayout = struct(
@@ -187,6 +187,7 @@ export function writeIpv4Header(
 // ---- Repr ----
 
 function parseHeader(bytes: Uint8Array, off: number, len: number, strictTotal: boolean): Ipv4Repr {
+  checkRange('ipv4', bytes, off, len);
   if (len < IPV4.HEADER_LEN) throw truncated('ipv4', off, IPV4.HEADER_LEN, len);
   const vihl = bytes[off]!;
   if (vihl >>> 4 !== 4) throw new WireError('bad-version', 'ipv4', off, `version ${vihl >>> 4}`);

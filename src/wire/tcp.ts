@@ -29,7 +29,7 @@
 import { blob, struct, u16be, u32be, u8 } from '@solana/buffer-layout';
 import { getU16, getU32, setU16, setU32 } from './bytes.js';
 import { checksumData, finishChecksum, pseudoHeaderSum, sumU32 } from './checksum.js';
-import { truncated, WireError } from './errors.js';
+import { checkRange, truncated, WireError } from './errors.js';
 import { fieldOffset, fields, type HeaderLayout } from './layout.js';
 import type { PseudoHeader } from './udp.js';
 
@@ -294,6 +294,7 @@ function emitOption(o: TcpOption, b: Uint8Array, at: number): number {
 
 /** Parse the segment in the `len` bytes at `off` (`len` from the IPv4 total length). */
 export function parse(bytes: Uint8Array, off: number, len: number): TcpRepr {
+  checkRange('tcp', bytes, off, len);
   if (len < TCP.HEADER_LEN) throw truncated('tcp', off, TCP.HEADER_LEN, len);
   const b12 = bytes[off + TCP.DATA_OFFSET]!;
   const headerLen = (b12 >>> 4) << 2;

@@ -20,7 +20,7 @@
 import { struct, u16be } from '@solana/buffer-layout';
 import { getU16, setU16 } from './bytes.js';
 import { checksumData, finishChecksum, pseudoHeaderSum } from './checksum.js';
-import { truncated, WireError } from './errors.js';
+import { checkRange, truncated, WireError } from './errors.js';
 import { fieldOffset, fields, type HeaderLayout } from './layout.js';
 
 export const udpLayout: HeaderLayout = struct(fields([u16be('srcPort'), u16be('dstPort'), u16be('length'), u16be('checksum')]));
@@ -70,6 +70,7 @@ export function udpChecksumField(view: DataView, off: number): number {
 /** Parse the datagram in the `len` bytes at `off` (`len` is what IPv4 says; bytes past the UDP length
  *  field are ignored, as Linux trims them). */
 export function parse(bytes: Uint8Array, off: number, len: number): UdpRepr {
+  checkRange('udp', bytes, off, len);
   if (len < UDP.HEADER_LEN) throw truncated('udp', off, UDP.HEADER_LEN, len);
   const length = getU16(bytes, off + UDP.LENGTH);
   if (length < UDP.HEADER_LEN) throw new WireError('bad-length', 'udp', off + UDP.LENGTH, `length ${length} < 8`);

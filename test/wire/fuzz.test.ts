@@ -12,7 +12,7 @@ import * as icmpv4 from '../../src/wire/icmpv4.js';
 import * as ipv4 from '../../src/wire/ipv4.js';
 import * as tcp from '../../src/wire/tcp.js';
 import * as udp from '../../src/wire/udp.js';
-import { hex, parseBounded, toHex } from './helpers.js';
+import { hex, parseBounded, toHex, wireErrorOf } from './helpers.js';
 
 const parsers = { ethernet: ethernet.parse, arp: arp.parse, ipv4: ipv4.parse, ipv4Quoted: ipv4.parseQuoted, icmpv4: icmpv4.parse, udp: udp.parse, tcp: tcp.parse };
 
@@ -53,6 +53,21 @@ describe('fuzz', () => {
       );
     });
   }
+
+  it('a range that lies about the buffer is refused, not read', () => {
+    for (const [name, parse] of Object.entries(parsers)) {
+      const seed = SEEDS[name]!;
+      fc.assert(
+        fc.property(fc.integer({ min: -4, max: seed.length + 4 }), fc.integer({ min: -4, max: seed.length + 8 }), (off, len) => {
+          if (off >= 0 && len >= 0 && off + len <= seed.length) return;
+          const e = wireErrorOf(() => (parse as (b: Uint8Array, o: number, l: number) => unknown)(seed, off, len));
+          expect(e.code).toBe('truncated');
+          expect(e.protocol).toBe(name === 'ipv4Quoted' ? 'ipv4' : name);
+        }),
+        { numRuns: 100 },
+      );
+    }
+  });
 
   it('decodeFrame never throws and always re-emits the same bytes', () => {
     const frame = hex(
