@@ -89,6 +89,11 @@ const RT_BROADCAST = 2;
 const RT_MULTICAST = 3;
 const KIND_NAMES: OutRoute['kind'][] = ['unicast', 'local', 'broadcast', 'multicast'];
 
+/** ip_rt_redirect_load (HZ/50), ip_rt_redirect_number, ip_rt_redirect_silence ((HZ/50) << 10). */
+const REDIRECT_LOAD_NS = 20_000_000;
+const REDIRECT_NUMBER = 9;
+const REDIRECT_SILENCE_NS = REDIRECT_LOAD_NS * 1024;
+
 /** Where the IPv4 header sits in every frame the stack handles (untagged Ethernet): the offset,
  *  relative to the slot's first byte, that netfilter hooks and transports are given. */
 const L3 = ETH.HEADER_LEN;
@@ -127,6 +132,13 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
   private readonly icmpListeners: IcmpListener[] = [];
   /** The namespace's loopback device (null until one is added). */
   private lo: NetDevice | null = null;
+  /** Next-hop exceptions learned from ICMP redirects, by destination. */
+  private readonly exceptions = new Map<number, { gw: number; ifindex: number; expires: number }>();
+  /** ip_rt_send_redirect's per-sender rate state (inet_peer rate_tokens / rate_last). */
+  private readonly redirectPeers = new Map<number, { n: number; last: number }>();
+  /** net.ipv4.conf.*.send_redirects / accept_redirects (both 1 by default). */
+  sendRedirects = true;
+  acceptRedirects = true;
   /** `resolve`'s answer (reused: no allocation per packet). */
   private readonly scratch = { kind: RT_UNICAST, ifindex: 0, nexthop: 0, src: 0 };
   /** pkt_type of the datagram being processed (input is synchronous), for icmp_send's checks. */
@@ -317,7 +329,7 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
     }
     out.src = this.fib.sourceOf(r, dst);
     out.ifindex = r.ifindex;
-    out.nexthop = r.gateway !== 0 ? r.gateway : dst;
+    out.nexthop = this.nexthopOf(r, dst);
     out.kind = isMulticastIp(dst) ? RT_MULTICAST : r.gateway === 0 && this.fib.isBroadcast(dst) ? RT_BROADCAST : RT_UNICAST;
     return true;
   }
@@ -618,13 +630,74 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
     off = base + rel;
     pool.len[slot] = rel + tot; // drop link padding
     ipv4DecrementTtl(view, off);
+    const nexthop = this.nexthopOf(r, dst);
+    if (r.ifindex === inDev.ifindex && this.sendRedirects) this.maybeRedirect(slot, rel, view.getUint32(off + IPV4.SRC), inDev.ifindex, nexthop);
     if (this.filter !== null && this.filter.hook(Hook.FORWARD, slot, L3, inDev.name, out.name) === Verdict.DROP) {
       this.stats.nfDrops++;
       pool.release(slot);
       return;
     }
     this.stats.forwarded++;
-    this.ipOutput(slot, this.fib.isBroadcast(dst) ? RT_BROADCAST : RT_UNICAST, r.ifindex, r.gateway !== 0 ? r.gateway : dst);
+    this.ipOutput(slot, this.fib.isBroadcast(dst) ? RT_BROADCAST : RT_UNICAST, r.ifindex, nexthop);
+  }
+
+  // ---- ICMP redirects -----------------------------------------------------------------------------------
+
+  /** The next hop for `dst` by route `r`, unless a redirect taught us a better one (a FIB nexthop
+   *  exception, kept ip_rt_gc_timeout = 300 s). */
+  private nexthopOf(r: Route, dst: number): number {
+    if (this.exceptions.size !== 0 && r.gateway !== 0) {
+      const x = this.exceptions.get(dst);
+      if (x !== undefined) {
+        if (this.engine.now < x.expires && x.ifindex === r.ifindex) return x.gw;
+        this.exceptions.delete(dst);
+      }
+    }
+    return r.gateway !== 0 ? r.gateway : dst;
+  }
+
+  /**
+   * __mkroute_input's IPSKB_DOREDIRECT and ip_rt_send_redirect: a datagram leaving by the device it came
+   * in on, from a sender on that device's link (shared_media 1), gets ICMP redirect host pointing at the
+   * next hop — the first one at once, then with exponential back-off (redirect_load 20 ms << n), at most
+   * redirect_number 9, and again after redirect_silence (20.48 s) without any. It is still forwarded.
+   */
+  private maybeRedirect(slot: number, rel: number, src: number, ifindex: number, nexthop: number): void {
+    const back = this.fib.lookupDev(src, ifindex);
+    if (back === null || back.gateway !== 0) return;
+    const now = this.engine.now;
+    let p = this.redirectPeers.get(src);
+    if (p === undefined) this.redirectPeers.set(src, (p = { n: 0, last: now }));
+    if (now > p.last + REDIRECT_SILENCE_NS) p.n = 0;
+    if (p.n >= REDIRECT_NUMBER) {
+      p.last = now;
+      return;
+    }
+    if (p.n === 0 || now > p.last + REDIRECT_LOAD_NS * 2 ** p.n) {
+      this.icmp.send(slot, rel, IcmpType.REDIRECT, IcmpCode.REDIR_HOST, nexthop, PACKET_HOST);
+      p.last = now;
+      p.n++;
+    }
+  }
+
+  /**
+   * __ip_do_redirect: a redirect from `from` (our gateway towards `dst`) names `gw` as the better next
+   * hop. Accepted when accept_redirects is on, `gw` is a unicast address and `from` is the gateway
+   * our route uses; the exception is installed once `gw` is resolved (an unresolved one is ARPed for
+   * first, as neigh_event_send does, and the next redirect installs it).
+   */
+  acceptRedirect(from: number, dst: number, gw: number): void {
+    if (!this.acceptRedirects) return;
+    const r = this.fib.lookup(dst);
+    if (r === null || r.gateway === 0 || r.gateway !== from) return;
+    if (gw === from || gw === 0 || gw === 0xffffffff || isMulticastIp(gw)) return;
+    if (this.fib.isLocal(gw) || this.fib.isBroadcast(gw)) return;
+    const st = this.neigh.state(r.ifindex, gw);
+    if ((st & (Nud.REACHABLE | Nud.STALE | Nud.DELAY | Nud.PROBE | Nud.PERMANENT | Nud.NOARP)) === 0) {
+      this.neigh.kick(r.ifindex, gw);
+      return;
+    }
+    this.exceptions.set(dst >>> 0, { gw, ifindex: r.ifindex, expires: this.engine.now + 300 * 1e9 });
   }
 
   // ---- IPv4 output ------------------------------------------------------------------------------------

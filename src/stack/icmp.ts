@@ -24,6 +24,7 @@ import { PACKET_HOST, type PacketType } from '../devices/device.js';
 export const IcmpType = Object.freeze({
   ECHO_REPLY: WireIcmpType.ECHO_REPLY,
   DEST_UNREACH: WireIcmpType.DEST_UNREACHABLE,
+  REDIRECT: WireIcmpType.REDIRECT,
   ECHO_REQUEST: WireIcmpType.ECHO_REQUEST,
   TIME_EXCEEDED: WireIcmpType.TIME_EXCEEDED,
   PARAMETER_PROBLEM: WireIcmpType.PARAMETER_PROBLEM,
@@ -37,6 +38,8 @@ export const IcmpCode = Object.freeze({
   FRAG_NEEDED: IcmpUnreachCode.FRAG_NEEDED,
   ADMIN_PROHIBITED: IcmpUnreachCode.ADMIN_PROHIBITED,
   TTL_EXCEEDED: 0,
+  /** ICMP_REDIR_HOST */
+  REDIR_HOST: 1,
 });
 
 /** IPTOS_PREC_INTERNETCONTROL */
@@ -145,6 +148,11 @@ export class Icmp {
       sport: ports ? view.getUint16(q + qhlen) : 0,
       dport: ports ? view.getUint16(q + qhlen + 2) : 0,
     };
+    if (type === IcmpType.REDIRECT) {
+      // icmp_redirect: a routing matter; sockets see no error (udp_err/tcp_v4_err only re-route).
+      if (code <= 3) this.host.acceptRedirect(e.from, e.dst, view.getUint32(l4off + ICMP.REST));
+      return;
+    }
     if (proto === IpProto.UDP) this.host.udp.error(e);
     for (const h of this.errorHandlers) h(e);
   }

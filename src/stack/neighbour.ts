@@ -299,6 +299,27 @@ export class NeighbourTable {
     if (immediateProbe) this.probe(e);
   }
 
+  /** neigh_event_send(n, NULL): start resolving (or refreshing) an entry without a packet to send. */
+  kick(ifindex: number, ip: number): void {
+    let e = this.find(ifindex, ip);
+    if (e < 0) e = this.create(ifindex, ip);
+    const st = this.stateA[e]!;
+    if ((st & (NUD_CONNECTED | Nud.DELAY | Nud.PROBE | Nud.INCOMPLETE)) !== 0) return;
+    const now = this.engine.now;
+    this.used[e] = now;
+    if (st === Nud.STALE) {
+      this.stateA[e] = Nud.DELAY;
+      this.updated[e] = now;
+      this.arm(e, now + this.params.delayFirstProbeNs);
+      return;
+    }
+    this.probes[e] = this.params.ucastProbes;
+    this.stateA[e] = Nud.INCOMPLETE;
+    this.updated[e] = now;
+    this.arm(e, now + Math.max(this.params.retransNs, 10_000_000));
+    this.probe(e);
+  }
+
   // ---- input: neigh_update -------------------------------------------------------------------------
 
   /**

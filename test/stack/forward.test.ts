@@ -6,7 +6,7 @@ import { Ping } from '../../src/sockets/ping.js';
 import { Hook, Verdict, type PacketFilter } from '../../src/netfilter/hooks.js';
 import { parseIpv4 } from '../../src/wire/addr.js';
 import {
-  arp, arpOp, df, dstAddr, ethDst, ethSrc, ethernet, icmp, icmpCode, icmpType, ipId, ipv4, quoted, quotedBytes,
+  arp, arpOp, df, dstAddr, ethDst, ethSrc, ethernet, icmp, icmpCode, icmpRest, icmpType, ipId, ipv4, quoted, quotedBytes,
   srcAddr, targetIp, tos, ttl,
 } from './checker.js';
 import { engine, host, nic, SEC, wire } from './world.js';
@@ -145,5 +145,66 @@ describe('forwarding', () => {
     expect(r.isLocalAddress(parseIpv4('127.0.0.53'))).toBe(true);
     expect(r.isLocalAddress(parseIpv4('10.0.2.255'))).toBe(false);
     expect(r.isLocalAddress(parseIpv4('10.0.2.3'))).toBe(false);
+  });
+});
+
+describe('ICMP redirects', () => {
+  // A and two routers on one LAN; A's default route is R1, but C's network is behind R2.
+  function lan() {
+    const e = engine(4);
+    const w = wire(e, 'lan');
+    const far = wire(e, 'far');
+    const a = host(e, 'a');
+    const r1 = host(e, 'r1', true);
+    const r2 = host(e, 'r2', true);
+    const c = host(e, 'c');
+    const an = nic(a, w, 'eth0', '02:00:00:00:00:0a', '10.0.0.2/24');
+    const r1n = nic(r1, w, 'eth0', '02:00:00:00:00:01', '10.0.0.1/24');
+    nic(r2, w, 'eth0', '02:00:00:00:00:03', '10.0.0.3/24');
+    nic(r2, far, 'eth1', '02:00:00:00:09:01', '10.9.0.1/24');
+    nic(c, far, 'eth0', '02:00:00:00:09:05', '10.9.0.5/24');
+    a.addRoute({ to: 'default', via: '10.0.0.1' });
+    r1.addRoute({ to: '10.9.0.0/16', via: '10.0.0.3' });
+    c.addRoute({ to: 'default', via: '10.9.0.1' });
+    return { e, a, r1, arec: an.rec, r1rec: r1n.rec };
+  }
+
+  it('a router sending a datagram back out its way in redirects the sender, and still forwards it', () => {
+    const { e, a, arec } = lan();
+    const ping = new Ping(a, { dst: '10.9.0.5', count: 1 });
+    ping.start();
+    e.run(2 * SEC);
+    expect(ping.received).toBe(1);
+    const redirect = arec.ip.find((f) => f.dir === 'in' && f.bytes[34] === 5)!;
+    ipv4(redirect, srcAddr('10.0.0.1'), dstAddr('10.0.0.2'), tos(0xc0), df(false), ttl(64),
+      icmp(icmpType(5), icmpCode(1), icmpRest(parseIpv4('10.0.0.3')), quoted(dstAddr('10.9.0.5'), ttl(63))));
+  });
+
+  it('the host ARPs for the new gateway, takes the next redirect, then sends directly to it', () => {
+    const { e, a, arec, r1 } = lan();
+    const ping = new Ping(a, { dst: '10.9.0.5', count: 3, intervalNs: SEC });
+    ping.start();
+    e.run(5 * SEC);
+    expect(ping.received).toBe(3);
+    const out = arec.ip.filter((f) => f.dir === 'out');
+    const macs = out.map((f) => Array.from(f.bytes.subarray(0, 6)).map((x) => x.toString(16)).join(':'));
+    expect(macs).toEqual(['2:0:0:0:0:1', '2:0:0:0:0:1', '2:0:0:0:0:3']);
+    // The host asked who has 10.0.0.3 after the first redirect.
+    expect(arec.arp.some((f) => f.dir === 'out' && f.bytes[41] === 3)).toBe(true);
+    expect(r1.stats.forwarded).toBe(2);
+    expect(a.routeOutput(parseIpv4('10.9.0.5'))!.nexthop).toBe(parseIpv4('10.0.0.3'));
+    expect(a.routeOutput(parseIpv4('10.9.0.6'))!.nexthop).toBe(parseIpv4('10.0.0.1'));
+  });
+
+  it('rate-limits redirects to one sender: 20 ms << n apart, at most 9', () => {
+    const { e, a, arec } = lan();
+    a.acceptRedirects = false;
+    const ping = new Ping(a, { dst: '10.9.0.5', count: 40, intervalNs: 10_000_000 });
+    ping.start();
+    e.run(3 * SEC);
+    const times = arec.ip.filter((f) => f.dir === 'in' && f.bytes[34] === 5).map((f) => f.t);
+    expect(times.length).toBe(4); // at 0, then > 40 ms, > 80 ms, > 160 ms later; 40 pings over 400 ms
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThan(20_000_000 * 2 ** i);
+    expect(ping.received).toBe(40);
   });
 });
