@@ -197,6 +197,9 @@ export class TcpConnection {
   /** Ends of application writes not yet sent: the segment reaching one carries PSH. */
   private pushEnds: number[] = [];
   private rtx: TxSeg[] = [];
+  /** Segments of `rtx` SACKed, and marked lost but not yet retransmitted (sacked_out, lost_out). */
+  private nSacked = 0;
+  private nLost = 0;
   private finQueued = false;
   private finSeq = 0;
   private finSent = false;
@@ -736,7 +739,11 @@ export class TcpConnection {
       for (const s of this.rtx) {
         if (s.sacked || seqLt(s.seq, start) || seqGt(s.end, end)) continue;
         s.sacked = true;
-        s.lost = false;
+        this.nSacked++;
+        if (s.lost) {
+          s.lost = false;
+          this.nLost--;
+        }
         this.rackAdvance(s);
       }
     }
@@ -756,13 +763,15 @@ export class TcpConnection {
   /**
    * tcp_rack_detect_loss: a segment sent before one known delivered is lost once more than
    * rack.rtt + reo_wnd has passed since it left (reo_wnd = min_rtt/4 until recovery or 3 SACKed).
-   * Lost segments start recovery and are retransmitted; the rest wait for the reorder timer.
+   * Lost segments start recovery and are retransmitted; the rest wait for the reorder timer
+   * (returns whether it was armed).
    */
-  private rackDetectLoss(): void {
-    if (this.rackXmit < 0 || this.state === 'SYN_SENT') return;
-    let sacked = 0;
-    for (const s of this.rtx) if (s.sacked) sacked++;
-    const reoWnd = this.inRecovery || sacked >= 3 ? 0 : Math.min((this.minRttUs >> 2) * 1000, (this.srttUs >> 3) * 1000);
+  private rackDetectLoss(): boolean {
+    if (this.rackXmit < 0 || this.state === 'SYN_SENT') return false;
+    // Without SACKed segments every segment sent before a delivered one was cumulatively acked,
+    // except after retransmissions (recovery).
+    if (this.nSacked === 0 && !this.inRecovery) return false;
+    const reoWnd = this.inRecovery || this.nSacked >= 3 ? 0 : Math.min((this.minRttUs >> 2) * 1000, (this.srttUs >> 3) * 1000);
     const now = this.now();
     let lost = 0;
     let wait = Infinity;
@@ -772,6 +781,7 @@ export class TcpConnection {
       const remaining = this.rackRttNs + reoWnd - (now - s.xmitAt);
       if (remaining <= 0) {
         s.lost = true;
+        this.nLost++;
         lost++;
       } else if (remaining < wait) {
         wait = remaining;
@@ -781,10 +791,10 @@ export class TcpConnection {
       if (!this.inRecovery) this.startRecovery();
       this.pushPending();
     }
-    if (wait !== Infinity) {
-      this.rtxMode = 'reo';
-      this.rtxTimer.armAfter(Math.ceil(wait / MS) * MS + 2 * MS);
-    }
+    if (wait === Infinity) return false;
+    this.rtxMode = 'reo';
+    this.rtxTimer.armAfter(Math.ceil(wait / MS) * MS + 2 * MS);
+    return true;
   }
 
   /** tcp_enter_recovery: CUBIC's multiplicative decrease (0.7), cwnd held at ssthresh meanwhile. */
@@ -805,13 +815,16 @@ export class TcpConnection {
     let firstSent = -1;
     let retransAcked = false;
     let ackedSegs = 0;
-    while (this.rtx.length > 0 && seqLe(this.rtx[0]!.end, ack)) {
-      const s = this.rtx.shift()!;
+    while (ackedSegs < this.rtx.length && seqLe(this.rtx[ackedSegs]!.end, ack)) {
+      const s = this.rtx[ackedSegs]!;
       ackedSegs++;
+      if (s.sacked) this.nSacked--;
+      if (s.lost) this.nLost--;
       if (!s.sacked) this.rackAdvance(s);
       if (s.retrans) retransAcked = true;
       else if (firstSent < 0) firstSent = s.sentAt;
     }
+    if (ackedSegs > 0) this.rtx.splice(0, ackedSegs);
     // a partly acknowledged head segment keeps only its unacknowledged part (tcp_trim_head)
     const head = this.rtx[0];
     if (head && seqGt(ack, head.seq)) head.seq = ack;
@@ -1335,10 +1348,12 @@ export class TcpConnection {
     const priorPackets = this.rtx.length;
     let sent = 0;
     // retransmissions of segments marked lost (after an RTO or fast retransmit)
-    for (const s of this.rtx) {
+    for (let i = 0; this.nLost > 0 && i < this.rtx.length; i++) {
+      const s = this.rtx[i]!;
       if (!s.lost || s.sacked) continue;
       if (this.inFlight() >= this.cwnd) return 0;
       s.lost = false;
+      this.nLost--;
       s.retrans = true;
       this.xmitSeg(s);
     }
@@ -1408,7 +1423,7 @@ export class TcpConnection {
    */
   private scheduleLossProbe(advancingRto: boolean): boolean {
     if (!this.sackOk || this.rtx.length === 0 || this.inRecovery || this.dupAcks > 0) return false;
-    for (const s of this.rtx) if (s.sacked || s.lost) return false; // Disorder, not Open
+    if (this.nSacked > 0 || this.nLost > 0) return false; // Disorder, not Open
     if (this.state === 'SYN_SENT' || this.state === 'SYN_RECV') return false;
     let timeout: number;
     if (this.srttUs !== 0) {
@@ -1457,10 +1472,9 @@ export class TcpConnection {
     }
   }
 
+  /** tcp_packets_in_flight: out minus SACKed minus lost-not-retransmitted. */
   private inFlight(): number {
-    let n = 0;
-    for (const s of this.rtx) if (!s.lost && !s.sacked) n++;
-    return n;
+    return this.rtx.length - this.nSacked - this.nLost;
   }
 
   /** Zero window: the retransmit timer doubles as the probe timer (tcp_probe_timer is not modelled
@@ -1494,8 +1508,7 @@ export class TcpConnection {
     if (this.rtxMode === 'reo') {
       // tcp_rack_reo_timeout
       this.rtxMode = 'rto';
-      this.rackDetectLoss();
-      if (this.rtxMode !== 'reo') this.rearmRto();
+      if (!this.rackDetectLoss()) this.rearmRto();
       return;
     }
     const head = this.rtx[0];
@@ -1521,8 +1534,11 @@ export class TcpConnection {
       this.inRecovery = true;
       this.fastRecovery = false;
       this.recoveryHigh = this.sndNxt;
-      for (const s of this.rtx) s.lost = !s.sacked;
-      head.lost = false;
+      this.nLost = 0;
+      for (const s of this.rtx) {
+        s.lost = !s.sacked && s !== head;
+        if (s.lost) this.nLost++;
+      }
       head.retrans = true;
       if (this.retransStamp === 0) this.retransStamp = head.sentAt;
       this.xmitSeg(head);
@@ -1755,6 +1771,8 @@ export class TcpConnection {
     this.delackTimer.cancel();
     this.waitTimer.cancel();
     this.rtx.length = 0;
+    this.nSacked = 0;
+    this.nLost = 0;
     this.owner.unhash(this);
     if (wasSynRecv) return; // never accepted: the application does not know it
     if (reason !== null) this.handlers.onError?.(reason, this);
