@@ -11,7 +11,8 @@ import type { NetDevice } from '../devices/device.js';
 import type { AnnouncePlan, InterfacePlan, ServicePlan, SlirpPlan, TrafficPlan } from '../plan/plan.js';
 import { Ping } from '../sockets/ping.js';
 import type { TcpConnection } from '../sockets/tcp-conn.js';
-import { formatIpv4, parseIpv4 } from '../wire/addr.js';
+import { formatIpv4, parseIpv4, parseMac } from '../wire/addr.js';
+import { Slirp, SlirpTap } from '../vm/slirp/slirp.js';
 import { CAPTURE_EPOCH_SEC } from './captures.js';
 import type { Namespace, World } from './world.js';
 
@@ -140,9 +141,16 @@ export class Apps {
     }
   }
 
-  /** The guest-facing device of a user-mode (slirp) network. */
+  /** The user-mode stacks built so far (one per slirp-tap), for tests and the summary. */
+  readonly slirps: Slirp[] = [];
+
+  /** The guest-facing device of a user-mode (slirp) network: a SlirpTap whose other side is a Slirp
+   *  (src/vm/slirp) carrying the guest's traffic with the sockets of the host namespace. */
   slirpTap(_ns: Namespace, iface: InterfacePlan, slirp: SlirpPlan): NetDevice {
-    throw new Error(`${iface.captureName}: user-mode networking (slirp ${slirp.name}) is not emulated yet`);
+    const tap = new SlirpTap(this.world.engine, iface.name, parseMac(iface.mac), iface.mtu);
+    const hostNs = this.world.ns(slirp.hostNs);
+    this.slirps.push(new Slirp(tap, slirp, { host: hostNs.host, tcp: hostNs.tcp }));
+    return tap;
   }
 }
 
