@@ -296,3 +296,26 @@ describe('INVALID TCP', () => {
     expect(nf.conntrack.count).toBe(0);
   });
 });
+
+describe('RELATED errors about pings', () => {
+  it('time exceeded for a masqueraded echo request: the quoted echo gets its id and source back', () => {
+    const { engine, nf } = dockerHost();
+    const first = packet(engine, { proto: 'icmp', src: '172.17.0.9', dst: '198.51.100.1', id: 500, payload: 56 });
+    forward(nf, first, 'docker0', 'eth0');
+    const e = packet(engine, { proto: 'icmp', src: '172.17.0.2', dst: '198.51.100.1', id: 500, payload: 56 });
+    forward(nf, e, 'docker0', 'eth0');
+    const mapped = read(engine, e).id;
+    expect(mapped).not.toBe(500);
+    const err = icmpError(engine, 11, 0, '203.0.113.1', '10.0.0.10', e, 8);
+    expect(forward(nf, err, 'eth0', 'docker0')).toBe(Verdict.ACCEPT);
+    const seen = read(engine, err);
+    expect(seen).toMatchObject({ src: '203.0.113.1', dst: '172.17.0.2', type: 11 });
+    expect(seen.inner).toMatchObject({ src: '172.17.0.2', dst: '198.51.100.1', proto: 1, id: 500 });
+    // Only 8 bytes of the echo are quoted: its checksum field must be the one the container sent.
+    const sent = packet(engine, { proto: 'icmp', src: '172.17.0.2', dst: '198.51.100.1', id: 500, payload: 56 });
+    const b = engine.pool.bytes;
+    const quoted = b.slice(engine.pool.base(err) + 14 + 28 + 20, engine.pool.base(err) + 14 + 28 + 28);
+    const original = b.slice(engine.pool.base(sent) + 14 + 20, engine.pool.base(sent) + 14 + 28);
+    expect(Array.from(quoted)).toEqual(Array.from(original));
+  });
+});
