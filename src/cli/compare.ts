@@ -108,8 +108,8 @@ export function sidesFromArgs(args: string[]): { a: CaptureSide; b: CaptureSide;
     };
     return { a: side(pa), b: side(pb) };
   }
-  const sa = streamsOf(pa, basename(pa) === basename(pb) ? basename(pa) : pa);
-  const sb = streamsOf(pb, basename(pa) === basename(pb) ? basename(pb) : pb);
+  const sa = streamsOf(pa, basename(pa));
+  const sb = streamsOf(pb, basename(pb));
   checkUnique(sa, pa);
   checkUnique(sb, pb);
   if (sa.length === 1 && sb.length === 1) return { a: { name: pa, streams: sa }, b: { name: pb, streams: [{ ...sb[0]!, key: sa[0]!.key }] } };
@@ -147,14 +147,15 @@ export function register(program: Command): void {
     .option('--keep-arp-refresh', 'compare trailing ARP refreshes (ignored by default)')
     .option('--json', 'print a machine-readable report')
     .option('--all', 'print every difference (default: the first 10 per file)')
-    .option('--max <n>', 'differences printed per file', (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 0) throw new UsageError(`--max ${v}: not a count`);
-      return n;
-    })
-    .action(async (captures: string[], o: CompareCliOptions) => {
+    .option('--max <n>', 'differences printed per file (default 10)')
+    .action(async (captures: string[], o: Omit<CompareCliOptions, 'max'> & { max?: string }) => {
       await guard(() => {
-        const r = runCompare(captures, o);
+        let max: number | undefined;
+        if (o.max !== undefined) {
+          max = Number(o.max);
+          if (!/^\d+$/.test(o.max)) throw new UsageError(`--max ${o.max}: not a count`);
+        }
+        const r = runCompare(captures, { ...o, max });
         process.stdout.write(r.text);
         process.exitCode = r.code;
       });
