@@ -778,7 +778,7 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
       return;
     }
     writeEthernet(view, base, 0, dev.mac, EtherType.IPV4);
-    if (isLoopbackDevice(dev)) {
+    if (dev === this.lo) {
       dev.transmit(slot);
       return;
     }
