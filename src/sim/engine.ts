@@ -47,6 +47,7 @@ export class Engine {
   private freeHandles: Int32Array;
   private freeTop: number;
   private stopped = false;
+  private running = false;
 
   constructor(opts: EngineOptions) {
     this.rng = new Prng(opts.seed);
@@ -121,23 +122,29 @@ export class Engine {
    * Runs events in time order until the queue is empty, or until the next event is later than
    * `untilNs` (events due exactly at `untilNs` run). With `untilNs`, `now` ends at `untilNs` even when
    * the queue ran dry earlier, so `run(t)` twice in a row continues from t. `stop()` from inside an
-   * event ends the run after that event.
+   * event ends the run after that event. An event may not call `run` (time would jump under it).
    */
   run(untilNs = Infinity): void {
+    if (this.running) throw new Error('Engine.run called from inside an event');
+    this.running = true;
     this.stopped = false;
-    while (this.size !== 0 && !this.stopped) {
-      const t = this.hTime[0]!;
-      if (t > untilNs) break;
-      const h = this.pop();
-      const fn = this.fns[h]!;
-      const arg = this.args[h]!;
-      this.fns[h] = noop;
-      this.freeHandles[this.freeTop++] = h;
-      this.now = t;
-      this.eventsRun++;
-      fn(arg);
+    try {
+      while (this.size !== 0 && !this.stopped) {
+        const t = this.hTime[0]!;
+        if (t > untilNs) break;
+        const h = this.pop();
+        const fn = this.fns[h]!;
+        const arg = this.args[h]!;
+        this.fns[h] = noop;
+        this.freeHandles[this.freeTop++] = h;
+        this.now = t;
+        this.eventsRun++;
+        fn(arg);
+      }
+      if (untilNs !== Infinity && !this.stopped && this.now < untilNs) this.now = untilNs;
+    } finally {
+      this.running = false;
     }
-    if (untilNs !== Infinity && !this.stopped && this.now < untilNs) this.now = untilNs;
   }
 
   /** Ends the current `run` after the event that calls it. */

@@ -70,6 +70,18 @@ describe('Engine event queue', () => {
     expect(() => e.at(Number.NaN, () => {})).toThrow(RangeError);
   });
 
+  it('refuses a nested run; an event that throws leaves the engine usable', () => {
+    const e = new Engine({ seed: 1 });
+    e.at(1, () => e.run());
+    expect(() => e.run()).toThrow(/inside an event/);
+    e.at(2, () => { throw new Error('boom'); });
+    e.at(3, () => {});
+    expect(() => e.run()).toThrow('boom');
+    e.run();
+    expect(e.now).toBe(3);
+    expect(e.pending).toBe(0);
+  });
+
   it('stop() ends the run after the current event', () => {
     const e = new Engine({ seed: 1 });
     const log: number[] = [];
