@@ -641,15 +641,17 @@ export class Conntrack {
     return next;
   }
 
-  /** tcp_new: whether this first packet may start an entry (a SYN, or an ACK picked up mid-stream:
-   *  nf_conntrack_tcp_loose = 1), and its state. -1 = INVALID. */
-  tcpNew(e: number, flags: number, now: number): number {
-    const cls = tcpFlagClass(flags);
-    const next = TCP_TABLE[DIR_ORIGINAL]![cls]![TCP_NONE]!;
-    if (next !== sSS && next !== sES) return -1;
-    this.tcpState[e] = next;
-    this.deadline[e] = now + TCP_TIMEOUTS[next]!;
-    return next;
+  /** tcp_new: the state a first packet starts an entry in (SYN_SENT for a SYN, ESTABLISHED for an ACK
+   *  picked up mid-stream, nf_conntrack_tcp_loose = 1), or -1 when it may not start one (INVALID). */
+  static tcpNewState(flags: number): number {
+    const next = TCP_TABLE[DIR_ORIGINAL]![tcpFlagClass(flags)]![TCP_NONE]!;
+    return next === sSS || next === sES ? next : -1;
+  }
+
+  /** Set a new entry's TCP state (from `tcpNewState`) and its timeout. */
+  tcpNew(e: number, state: number, now: number): void {
+    this.tcpState[e] = state;
+    this.deadline[e] = now + TCP_TIMEOUTS[state]!;
   }
 
   /** nf_conntrack_udp_packet. */

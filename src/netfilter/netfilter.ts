@@ -318,6 +318,11 @@ export class Netfilter implements PacketFilter {
       ct.stats.invalid++;
       return true;
     }
+    const tcpState = proto === PROTO_TCP ? Conntrack.tcpNewState(tcpFlags) : 0;
+    if (tcpState < 0) {
+      ct.stats.invalid++;
+      return true;
+    }
     t.invertInto(this.reply);
     const e = ct.alloc(t, this.reply, now);
     if (e < 0) {
@@ -325,12 +330,7 @@ export class Netfilter implements PacketFilter {
       return false;
     }
     if (proto === PROTO_TCP) {
-      if (ct.tcpNew(e, tcpFlags, now) < 0) {
-        ct.packetGone(e);
-        ct.stats.new--;
-        ct.stats.invalid++;
-        return true;
-      }
+      ct.tcpNew(e, tcpState, now);
     } else if (proto === PROTO_UDP) {
       ct.udpPacket(e, now);
     } else if (proto === PROTO_ICMP) {
