@@ -1645,8 +1645,8 @@ export class TcpConnection {
     }
     const hlen = TCP_HEADER_LEN + optLen;
     let window: number;
+    // (a RST from a full socket carries its window like any segment; only the control socket's has 0)
     if (syn) window = Math.min(this.rcvWnd, 65535);
-    else if (flags & RST) window = 0;
     else window = this.selectWindow();
     const ack = flags & ACK ? this.rcvNxt : 0;
     writeHeader(b, off, this.lport, this.rport, seq, ack, flags, window, hlen);
