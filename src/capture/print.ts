@@ -15,7 +15,7 @@
 // transport's "length N", where tcpdump would go on.
 
 import { formatIpv4, formatMac } from '../wire/addr.js';
-import type { DecodedFrame, TcpLayer } from '../wire/frame.js';
+import { decodeFrame, type DecodedFrame, type TcpLayer } from '../wire/frame.js';
 
 export interface PrintOptions {
   /** tcpdump -e: the link-level header. */
@@ -39,6 +39,27 @@ export class FramePrinter {
     this.ether = opts.ether ?? false;
     this.absoluteSeq = opts.absoluteSeq ?? false;
   }
+
+  /** The line for one captured record: `data` as captured, `origLen` its length on the wire. A frame
+   *  cut by the snap length after its headers is printed from its headers, as tcpdump does (the
+   *  decoder is given the headers followed by zeros; nothing past the capture is shown). */
+  record(data: Uint8Array, origLen: number): string {
+    let frame = decodeFrame(data, 0, data.length);
+    if (frame.error !== null && data.length < origLen && headersCaptured(data)) {
+      const padded = new Uint8Array(origLen);
+      padded.set(data);
+      frame = decodeFrame(padded, 0, origLen);
+      this.captured = data.length;
+    }
+    try {
+      return this.line(frame, origLen);
+    } finally {
+      this.captured = Infinity;
+    }
+  }
+
+  /** Bytes of the frame that were captured, while printing a padded one. */
+  private captured = Infinity;
 
   /** The line for one frame (without time), `origLen` being its length on the wire. */
   line(frame: DecodedFrame, origLen: number): string {
@@ -77,7 +98,7 @@ export class FramePrinter {
         return out + `ethertype ${etherName(net.ethertype)} (0x${hex4(net.ethertype)}), length ${origLen}`;
       case 'error':
         if (net.protocol === 'arp') return out + (named ? '' : 'ARP, ') + `[|arp]`;
-        return out + (named ? '' : 'IP ') + `[|ip]`;
+        return out + (named ? '' : 'IP ') + cutIpv4(net.bytes);
     }
   }
 
@@ -179,10 +200,60 @@ export class FramePrinter {
     }
     out += `, length ${length}`;
     if (length > 0 && (r.srcPort === 80 || r.dstPort === 80 || r.srcPort === 8080 || r.dstPort === 8080)) {
-      out += ': HTTP' + httpLine(r.payload);
+      const start = t.offset + t.headerLen;
+      out += ': HTTP' + httpLine(r.payload.subarray(0, Math.max(0, Math.min(r.payload.length, this.captured - start))));
     }
     return out;
   }
+}
+
+/** Whether a cut frame holds its headers whole (Ethernet, ARP or IPv4, and the transport header, with
+ *  the quoted header of an ICMP error): then only payload is missing and the headers can be printed. */
+function headersCaptured(b: Uint8Array): boolean {
+  let l3 = 14;
+  if (b.length < l3) return false;
+  let type = u16(b, 12);
+  while ((type === 0x8100 || type === 0x88a8 || type === 0x9100) && b.length >= l3 + 4) {
+    type = u16(b, l3 + 2);
+    l3 += 4;
+  }
+  if (type === 0x0806) return b.length >= l3 + 28;
+  if (type !== 0x0800) return false;
+  if (b.length < l3 + 20) return false;
+  const ihl = (b[l3]! & 0x0f) * 4;
+  const l4 = l3 + ihl;
+  if (ihl < 20 || b.length < l4) return false;
+  switch (b[l3 + 9]) {
+    case 6:
+      return b.length >= l4 + 13 && b.length >= l4 + (b[l4 + 12]! >> 4) * 4;
+    case 17:
+      return b.length >= l4 + 8;
+    case 1: {
+      if (b.length < l4 + 8) return false;
+      const t = b[l4]!;
+      if (t !== 3 && t !== 5) return true; // only these print from the quoted header
+      const q = l4 + 8;
+      return b.length >= q + 20 && b.length >= q + (b[q]! & 0x0f) * 4 + 8;
+    }
+    case 2:
+      return b.length >= l4 + 8;
+    default:
+      return true;
+  }
+}
+
+/** An IPv4 packet the decoder refused (mostly: cut by the snap length): the addresses and ports that
+ *  were captured, then tcpdump's "[|proto]" mark. */
+function cutIpv4(b: Uint8Array): string {
+  if (b.length < 20 || b[0]! >> 4 !== 4) return '[|ip]';
+  const src = formatIpv4(u32(b, 12));
+  const dst = formatIpv4(u32(b, 16));
+  const ihl = (b[0]! & 0x0f) * 4;
+  const proto = b[9]!;
+  const name = proto === 6 ? 'tcp' : proto === 17 ? 'udp' : proto === 1 ? 'icmp' : proto === 2 ? 'igmp' : null;
+  if (name === null) return `${src} > ${dst}:  ip-proto-${proto}`;
+  if ((proto === 6 || proto === 17) && b.length >= ihl + 4) return `${src}.${u16(b, ihl)} > ${dst}.${u16(b, ihl + 2)}: [|${name}]`;
+  return name === 'icmp' ? `${src} > ${dst}:  [|icmp]` : `${src} > ${dst}: [|${name}]`;
 }
 
 const FIN = 0x01;

@@ -7,7 +7,6 @@ import type { Command } from 'commander';
 import { CaptureError } from '../capture/error.js';
 import { FramePrinter, formatTime } from '../capture/print.js';
 import { LINKTYPE_ETHERNET, readCaptureFile, type Capture } from '../capture/reader.js';
-import { decodeFrame } from '../wire/frame.js';
 
 export interface InspectOptions {
   /** -e: print the link-level header (MACs, ethertype, frame length). */
@@ -32,9 +31,7 @@ export function captureLines(capture: Capture, opts: InspectOptions = {}): strin
       lines.push(`${line}[link-type ${linkType} not decoded] length ${r.origLen}`);
       continue;
     }
-    line += printer.line(decodeFrame(r.data, 0, r.data.length), r.origLen);
-    if (r.data.length < r.origLen && !line.includes('[|')) line += ` [|snap ${r.data.length} of ${r.origLen}]`;
-    lines.push(line);
+    lines.push(line + printer.record(r.data, r.origLen));
   }
   return lines;
 }

@@ -290,6 +290,30 @@ describe.runIf(haveTcpdump)('random frames: the same lines as tcpdump', () => {
     expectSameAsTcpdump(file, true);
   });
 
+  it('frames cut by the snap length after their headers print as tcpdump prints them', () => {
+    for (const snaplen of [100, 90]) {
+      const file = join(dir, `snap${snaplen}.pcap`);
+      const w = PcapWriter.create(file, { snaplen });
+      for (const f of conversation()) w.record(f.timeNs, f.bytes, 0, f.bytes.length);
+      w.close();
+      expect(readCaptureFile(file).records.some((r) => r.data.length < r.origLen)).toBe(true);
+      expectSameAsTcpdump(file, false);
+      expectSameAsTcpdump(file, true);
+    }
+  });
+
+  it('frames cut inside their headers still give exactly one line each', () => {
+    for (const snaplen of [64, 40, 20, 10]) {
+      const file = join(dir, `cut${snaplen}.pcap`);
+      const w = PcapWriter.create(file, { snaplen });
+      for (const f of conversation()) w.record(f.timeNs, f.bytes, 0, f.bytes.length);
+      w.close();
+      const lines = captureLines(readCaptureFile(file));
+      expect(lines.length).toBe(tcpdump(file, []).length);
+      for (const l of lines) expect(l).toMatch(/\[\|(ether|arp|ip|tcp|udp|icmp|igmp|http)\]|length \d+/);
+    }
+  });
+
   it('802.1Q-tagged frames', () => {
     const inner = conversation().slice(0, 8);
     const tagged: TestFrame[] = inner.map((f, i) => {
