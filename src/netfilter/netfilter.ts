@@ -118,11 +118,13 @@ export class Netfilter implements PacketFilter {
     if (slot >= this.skbEntry.length) this.growSlots(Math.max(slot + 1, pool.slots));
     switch (hook) {
       case Hook.PREROUTING: {
-        if ((this.skbFlags[slot]! & LOOPBACK_KEEP) !== 0 && this.assocValid(slot)) {
+        if ((this.skbFlags[slot]! & LOOPBACK_KEEP) !== 0 && inDev === 'lo' && this.assocValid(slot)) {
           // Back in from lo with its entry still attached: nothing to look up.
           this.skbFlags[slot] = 0;
-        } else if (!this.conntrackIn(slot, bytes, l3)) {
-          return this.dropped(slot);
+        } else {
+          this.detach(slot);
+          this.skbFlags[slot] = 0;
+          if (!this.conntrackIn(slot, bytes, l3)) return this.dropped(slot);
         }
         if (!this.natHook(Hook.PREROUTING, MANIP_DST, slot, bytes, l3, inDev, outDev)) return this.dropped(slot);
         return Verdict.ACCEPT;
