@@ -12,7 +12,8 @@
 // IP broadcast/multicast, or from a zero/broadcast source. Source address: the offending datagram's
 // destination if that was one of ours, else what routing back to its sender picks. TOS
 // (tos & 0x1e) | 0xc0, TTL 64, no DF (the kernel's ICMP socket uses IP_PMTUDISC_DONT), and as much of
-// the datagram as fits in 576 bytes (min with the route's MTU). Rate limits are not emulated.
+// the datagram as fits in 576 bytes (min with the route's MTU). The per-destination rate limit
+// (icmp_ratelimit / icmp_ratemask) is kept; the global icmp_msgs_per_sec one is not.
 
 import { ICMP, IcmpType as WireIcmpType, IcmpUnreachCode, isIcmpError } from '../wire/icmpv4.js';
 import { IPV4, IpProto, Ipv4Flag } from '../wire/ipv4.js';
@@ -77,7 +78,43 @@ export class Icmp {
   /** Received errors, for transports other than UDP (TCP registers here). */
   readonly errorHandlers: IcmpErrorHandler[] = [];
 
+  /** net.ipv4.icmp_ratelimit (1000 ms) and icmp_ratemask (0x1818: dest unreachable, source quench,
+   *  time exceeded, parameter problem). */
+  ratelimitNs = 1_000_000_000;
+  ratemask = 0x1818;
+  /** Errors not sent because of the rate limit. */
+  rateLimited = 0;
+  /** inet_peer rate state per destination: tokens (ns) and the time they were counted. */
+  private readonly peers = new Map<number, { tokens: number; last: number }>();
+
   constructor(private readonly host: Host) {}
+
+  /**
+   * icmpv4_xrlim_allow → inet_peer_xrlim_allow: a token bucket per destination host, refilled with
+   * elapsed time up to XRLIM_BURST_FACTOR (6) × icmp_ratelimit, each error costing icmp_ratelimit —
+   * six at once, then one a second. Types outside icmp_ratemask, frag-needed, and errors to ourselves
+   * (checked by the caller) are never limited.
+   */
+  private xrlimAllow(type: number, code: number, dst: number): boolean {
+    if (type > 18 || (type === IcmpType.DEST_UNREACH && code === IcmpCode.FRAG_NEEDED)) return true;
+    if (((1 << type) & this.ratemask) === 0) return true;
+    const now = this.host.engine.now;
+    const timeout = this.ratelimitNs;
+    let p = this.peers.get(dst);
+    // A new peer starts as if last counted 60 s ago: the burst is full.
+    if (p === undefined) this.peers.set(dst, (p = { tokens: 0, last: now - 60_000_000_000 }));
+    let token = p.tokens + (now - p.last);
+    p.last = now;
+    if (token > 6 * timeout) token = 6 * timeout;
+    let ok = false;
+    if (token >= timeout) {
+      token -= timeout;
+      ok = true;
+    }
+    p.tokens = token;
+    if (!ok) this.rateLimited++;
+    return ok;
+  }
 
   /** icmp_rcv. Takes the slot's reference. Offsets are relative to the slot's first byte, as for every
    *  transport. `nonUnicast`: came as L2 or IP broadcast/multicast. */
@@ -184,6 +221,7 @@ export class Icmp {
     if (saddr === 0) return;
     const rt = host.routeOutput(osrc);
     if (rt === null) return;
+    if (rt.kind !== 'local' && !this.xrlimAllow(type, code, osrc)) return;
     const mtu = host.mtuFor(osrc) || 1500;
     const room = Math.min(ERROR_MAX, mtu) - IPV4.HEADER_LEN - ICMP.HEADER_LEN;
     const avail = pool.len[slot]! - rel;

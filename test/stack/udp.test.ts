@@ -90,6 +90,29 @@ describe('UDP to a closed port', () => {
   });
 });
 
+describe('ICMP error rate limit (icmp_ratelimit 1 s, burst 6)', () => {
+  it('answers six datagrams to a closed port at once, then one per second', () => {
+    const { e, client, crec } = pair();
+    // Resolve ARP both ways first.
+    client.udp.send({ dst: '198.51.100.10', dport: 9, data: 'arp' });
+    e.run(10 * SEC);
+    const s = client.udp.bind();
+    for (let i = 0; i < 10; i++) s.send('x', '198.51.100.10', 9);
+    e.run(10 * SEC + 500_000_000);
+    for (let i = 0; i < 3; i++) s.send('x', '198.51.100.10', 9);
+    e.run(12 * SEC);
+    const errs = crec.ip.filter((f) => f.dir === 'in' && f.bytes[23] === 1 && f.t >= 10 * SEC);
+    // The bucket refilled to its cap (6 s) while idle: six of the ten get an answer; 0.5 s later the
+    // bucket holds half a token, so none of the next three does.
+    expect(errs.length).toBe(6);
+    expect(client.udp.stats.outDatagrams).toBe(14);
+    e.run(13 * SEC);
+    s.send('x', '198.51.100.10', 9);
+    e.run(14 * SEC);
+    expect(crec.ip.filter((f) => f.dir === 'in' && f.bytes[23] === 1 && f.t >= 10 * SEC).length).toBe(7);
+  });
+});
+
 describe('bind rules (udp_lib_lport_inuse)', () => {
   type B = { addr?: string; reuseport?: boolean; reuseaddr?: boolean };
   const cases: { name: string; first: B; second: B; ok: boolean }[] = [
