@@ -102,6 +102,7 @@ export function sidesFromArgs(args: string[]): { a: CaptureSide; b: CaptureSide;
       const files = readdirSync(dir)
         .filter((f) => CAPTURE_FILE.test(f) && !isDir(join(dir, f)))
         .sort();
+      if (files.length === 0) throw new UsageError(`${dir}: no capture files (.pcap, .pcapng, .cap) in this folder`);
       const streams = files.flatMap((f) => streamsOf(join(dir, f), f));
       checkUnique(streams, dir);
       return { name: dir, streams };

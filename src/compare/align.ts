@@ -19,6 +19,25 @@ export function lcsPairs(a: readonly string[], b: readonly string[]): [number, n
   return pairs;
 }
 
+/** Edits after which Myers gives way to the greedy pairing (memory ~ MAX_EDITS² words). */
+const MAX_EDITS = 2000;
+
+/** Each element of `a` paired with the next equal one of `b` within a small window, in order. */
+function greedy(a: readonly string[], b: readonly string[]): [number, number][] {
+  const pairs: [number, number][] = [];
+  let j = 0;
+  for (let i = 0; i < a.length && j < b.length; i++) {
+    for (let k = j; k < b.length && k < j + 64; k++) {
+      if (a[i] === b[k]) {
+        pairs.push([i, k]);
+        j = k + 1;
+        break;
+      }
+    }
+  }
+  return pairs;
+}
+
 function myers(a: readonly string[], b: readonly string[]): [number, number][] {
   const n = a.length;
   const m = b.length;
@@ -30,6 +49,9 @@ function myers(a: readonly string[], b: readonly string[]): [number, number][] {
   const trace: Int32Array[] = [];
   let found = -1;
   for (let d = 0; d <= max && found < 0; d++) {
+    // the trace grows as d²: past this many edits the sequences have little in common, and a greedy
+    // in-order pairing says as much at a bounded cost
+    if (d > MAX_EDITS) return greedy(a, b);
     trace.push(v.slice(off - d - 1, off + d + 2));
     for (let k = -d; k <= d; k += 2) {
       let x = k === -d || (k !== d && v[off + k - 1]! < v[off + k + 1]!) ? v[off + k + 1]! : v[off + k - 1]! + 1;

@@ -21,7 +21,8 @@
 //   - TCP timestamps: TSval minus the first TSval of that direction of that flow (Linux draws a random
 //     offset per connection, so "per sender" is per flow direction); TSecr through the peer's base.
 //   - IP ids: not compared; `--strict` compares their pattern per flow direction: 0, set, or +N from the
-//     previous packet of the same direction.
+//     previous packet of the same direction, and on how many of the side's interfaces a packet with that
+//     id (same protocol and length) is seen — the same packet keeps its id through forwarding and NAT.
 //   - ICMP echo data: the leading 16-byte struct timeval of ping (a time) is not compared.
 //   - checksums: not compared (`--checksums` reports bad ones, and partial offload ones as such).
 //   - left out unless asked for: IGMP, IPv6 (0x86dd), trailing ARP refreshes (unicast ARP requests after
@@ -220,6 +221,8 @@ class StreamNormaliser {
     private readonly eph: Set<number>,
     private readonly tokens: TokenNames,
     private readonly opts: CompareOptions,
+    /** --strict: on how many of the side's interfaces a packet with this IP id is seen. */
+    private readonly idSpread: (id: number, proto: number, totalLength: number) => number,
   ) {}
 
   private portShown(p: number): string {
@@ -433,6 +436,8 @@ class StreamNormaliser {
       this.ipIds.set(idKey, ip.id);
       const pattern = ip.id === 0 ? '0' : prev === undefined ? 'set' : `+${(ip.id - prev) & 0xffff}`;
       this.lit(fields, 'ipv4.id', pattern, `${pattern} (${ip.id})`);
+      // the same packet keeps its id across the interfaces it crosses (forwarding and NAT do not touch it)
+      if (ip.id !== 0) this.lit(fields, 'ipv4.id.interfaces', this.idSpread(ip.id, ip.protocol, ip.totalLength));
     }
     return { number: d.number, summary: d.summary, flow, loose, sig, fields, checksums };
   }
@@ -530,8 +535,22 @@ export function normaliseSide(streams: CaptureStream[], opts: CompareOptions): N
   const decoded = streams.map((s) => decodeStream(s, opts));
   const eph = ephemeralPorts(decoded.map((d) => d.kept));
   const tokens = new TokenNames();
+  const spread = new Map<string, Set<number>>();
+  if (opts.strict) {
+    decoded.forEach((d, i) => {
+      for (const { frame } of d.kept) {
+        if (frame.network === null || frame.network.kind !== 'ipv4') continue;
+        const ip = frame.network.repr;
+        const key = `${ip.id}|${ip.protocol}|${ip.totalLength}`;
+        let set = spread.get(key);
+        if (set === undefined) spread.set(key, (set = new Set()));
+        set.add(i);
+      }
+    });
+  }
+  const idSpread = (id: number, proto: number, len: number): number => spread.get(`${id}|${proto}|${len}`)?.size ?? 0;
   return streams.map((s, i) => {
-    const n = new StreamNormaliser(eph, tokens, opts);
+    const n = new StreamNormaliser(eph, tokens, opts, idSpread);
     const { kept, ignored } = decoded[i]!;
     return { key: s.key, label: s.label, ignored, frames: kept.map((d) => n.frame(d)) };
   });

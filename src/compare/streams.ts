@@ -4,7 +4,7 @@
 // them; a name without a dot is prefixed with the file's name: `dh.pcapng` + `eth0` → `dh.eth0`).
 
 import { LINKTYPE_ETHERNET, type Capture } from '../capture/reader.js';
-import type { CaptureStream, StreamFrame } from './types.js';
+import type { CaptureSide, CaptureStream, StreamFrame } from './types.js';
 
 /** `dh.eth0.pcap` → `dh.eth0` (the directory part and a .pcap/.pcapng/.cap extension taken off). */
 export function captureKey(fileName: string): string {
@@ -35,6 +35,12 @@ export function captureStreams(fileName: string, capture: Capture): CaptureStrea
     const ifKey = name === null ? `${key}.if${i}` : name.includes('.') ? name : `${key}.${name}`;
     return { key: ifKey, label: `${fileName}#${name ?? `if${i}`}`, frames: frames(i) };
   });
+}
+
+/** A side from captures already read (e.g. a world's in-memory pcaps read back with readCapture):
+ *  each entry's `fileName` keys its streams as captureStreams does. */
+export function sideFromCaptures(name: string, entries: { fileName: string; capture: Capture }[]): CaptureSide {
+  return { name, streams: entries.flatMap((e) => captureStreams(e.fileName, e.capture)) };
 }
 
 export class NotEthernetError extends Error {

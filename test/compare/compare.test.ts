@@ -375,3 +375,53 @@ describe('--checksums', () => {
     expect(r.text).toMatch(/frame 4 \(B\): ipv4.checksum bad: 0x[0-9a-f]{4}, should be 0x[0-9a-f]{4}/);
   });
 });
+
+describe('windows and IP ids', () => {
+  const orig = fixture('nat-basic', 'dh.eth0.pcap');
+  const setWindow = (index: number, w: number) => (recs: Rec[]) =>
+    eachFrame(recs, (f, r, i) => {
+      if (i === index) dv(r).setUint16(f.transport!.offset + 14, w);
+    });
+
+  it('the window after the handshake only with --strict; the SYN window always', () => {
+    const after = editedCopy('nat-basic', 'dh.eth0.pcap', setWindow(6, 500)); // frame 7: the client's ACK
+    expect(runCompare([orig, after]).code).toBe(0);
+    const strict = runCompare([orig, after], { strict: true });
+    expect(fieldDiffs(strict.report.files[0]!)).toEqual([{ kind: 'field', frameA: 7, frameB: 7, field: 'tcp.window', a: '63', b: '500' }]);
+    const syn = editedCopy('nat-basic', 'dh.eth0.pcap', setWindow(4, 29200)); // frame 5: the SYN
+    expect(fieldDiffs(runCompare([orig, syn]).report.files[0]!)).toEqual([{ kind: 'field', frameA: 5, frameB: 5, field: 'tcp.window', a: '64240', b: '29200' }]);
+  });
+
+  it('--strict: IP ids as a pattern per flow direction', () => {
+    // frame 8 (the client's second segment, id +1 after frame 7) jumps by 5
+    const copy = editedCopy('nat-basic', 'dh.eth0.pcap', (recs) =>
+      eachFrame(recs, (f, r, i) => {
+        if (i === 7) dv(r).setUint16(f.network!.offset + 4, (f.network!.kind === 'ipv4' ? f.network!.repr.id : 0) + 5);
+      }),
+    );
+    expect(runCompare([orig, copy]).code).toBe(0);
+    const d = fieldDiffs(runCompare([orig, copy], { strict: true }).report.files[0]!).filter((x) => x.field === 'ipv4.id');
+    expect(d.map((x) => [x.frameA, x.a, x.b])).toEqual([
+      [8, '+1 (36544)', '+6 (36549)'],
+      [11, '+1 (36545)', '+65532 (36545)'],
+    ]);
+  });
+
+  it('--strict: a packet keeps its IP id on every interface it crosses', () => {
+    // the outside interfaces see other ids for the client's TCP segments (same +1 pattern): as if NAT
+    // had rewritten them
+    const dir = copyScenario('nat-basic', tempDir('ids'), (file, recs) =>
+      file === 'dh.eth0.pcap' || file === 'server.eth0.pcap'
+        ? eachFrame(recs, (f, r) => {
+            if (f.transport?.kind === 'tcp' && f.transport.repr.dstPort === 8000 && f.network?.kind === 'ipv4') dv(r).setUint16(f.network.offset + 4, f.network.repr.id + 1000);
+          })
+        : recs,
+    );
+    expect(runCompare([join(FIXTURES, 'nat-basic'), dir]).code).toBe(0);
+    const strict = runCompare([join(FIXTURES, 'nat-basic'), dir], { strict: true });
+    expect(strict.code).toBe(1);
+    const d = strict.report.files.flatMap(fieldDiffs);
+    expect(new Set(d.map((x) => x.field))).toEqual(new Set(['ipv4.id.interfaces']));
+    expect(d[0]).toMatchObject({ a: '4', b: '2' });
+  });
+});
