@@ -191,4 +191,18 @@ describe('loopback', () => {
     expect(nf.conntrack.count).toBe(1);
     expect(nf.conntrackList()[0]).toContain('[UNREPLIED]');
   });
+
+  it('a slot reused for a packet arriving elsewhere does not inherit a kept loopback entry', () => {
+    const { engine, nf } = dockerHost();
+    const s = packet(engine, { proto: 'udp', src: '127.0.0.1', dst: '127.0.0.1', sport: 5000, dport: 6000 });
+    nf.hook(3, s, 14, '', 'lo');
+    nf.hook(4, s, 14, '', 'lo');
+    // The stack lost it; the slot comes back holding another datagram from eth0.
+    engine.pool.release(s);
+    const t = packet(engine, { proto: 'udp', src: '198.51.100.3', dst: '10.0.0.10', sport: 1, dport: 2 });
+    expect(t).toBe(s);
+    expect(input(nf, t, 'eth0')).toBe(Verdict.ACCEPT);
+    expect(nf.conntrackList()).toHaveLength(2);
+    expect(nf.conntrackList()[1]).toContain('src=198.51.100.3 dst=10.0.0.10 sport=1 dport=2');
+  });
 });
