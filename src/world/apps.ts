@@ -8,11 +8,13 @@
 // datagram.
 
 import type { NetDevice } from '../devices/device.js';
-import type { AnnouncePlan, InterfacePlan, ServicePlan, SlirpPlan, TrafficPlan } from '../plan/plan.js';
+import type { AnnouncePlan, DhcpServerPlan, InterfacePlan, ServicePlan, SlirpPlan, TrafficPlan } from '../plan/plan.js';
 import { Ping } from '../sockets/ping.js';
 import type { TcpConnection } from '../sockets/tcp-conn.js';
 import { formatIpv4, parseIpv4, parseMac } from '../wire/addr.js';
 import { Slirp, SlirpTap } from '../vm/slirp/slirp.js';
+import { DhcpServer } from '../vm/dhcp-server.js';
+import { DhcpClient } from '../vm/dhcp-client.js';
 import { CAPTURE_EPOCH_SEC } from './captures.js';
 import type { Namespace, World } from './world.js';
 
@@ -61,7 +63,48 @@ export class Apps {
   }
 
   traffic(ns: Namespace, t: TrafficPlan): void {
-    this.world.engine.at(t.atNs, () => this.start(ns, t));
+    this.world.engine.at(t.atNs, () => this.whenConfigured(ns, () => this.start(ns, t)));
+  }
+
+  // ---- DHCP (src/vm/dhcp-*.ts) -----------------------------------------------------------------
+
+  readonly dhcpServers: DhcpServer[] = [];
+  readonly dhcpClients: DhcpClient[] = [];
+  /** Per namespace: DHCP clients not yet bound, and the traffic waiting for them. */
+  private readonly unconfigured = new Map<string, { clients: number; waiting: (() => void)[] }>();
+
+  /** A DHCP server (dnsmasq, VirtualBox's, a LAN's) on one of the namespace's interfaces. */
+  dhcpServer(ns: Namespace, plan: DhcpServerPlan): DhcpServer {
+    const s = new DhcpServer(ns.host, plan);
+    this.dhcpServers.push(s);
+    return s;
+  }
+
+  /** dhclient on `ifname`, started at time 0. Until it is bound (address and default route set), the
+   *  namespace's traffic entries wait: a guest's programs run once its network is up. */
+  dhcpClient(ns: Namespace, ifname: string): DhcpClient {
+    const c = new DhcpClient(ns.host, ifname, ns.name);
+    this.dhcpClients.push(c);
+    let u = this.unconfigured.get(ns.name);
+    if (u === undefined) {
+      u = { clients: 0, waiting: [] };
+      this.unconfigured.set(ns.name, u);
+    }
+    u.clients++;
+    const gate = u;
+    c.onBound = () => {
+      if (--gate.clients > 0) return;
+      this.unconfigured.delete(ns.name);
+      for (const run of gate.waiting) run();
+    };
+    this.world.engine.at(0, () => c.start());
+    return c;
+  }
+
+  private whenConfigured(ns: Namespace, run: () => void): void {
+    const u = this.unconfigured.get(ns.name);
+    if (u === undefined) run();
+    else u.waiting.push(run);
   }
 
   private record(t: TrafficPlan, what: string, result: string, detail: string): void {

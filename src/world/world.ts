@@ -229,6 +229,8 @@ export class World {
       const ns = w.ns(nsp.name);
       for (const svc of nsp.services) w.apps.service(ns, svc);
       for (const a of nsp.announce) w.apps.announce(ns, a);
+      for (const d of nsp.dhcpServers) w.apps.dhcpServer(ns, d);
+      for (const ifname of nsp.dhcpClient) w.apps.dhcpClient(ns, ifname);
     }
     for (const t of plan.traffic) w.apps.traffic(w.ns(t.ns), t);
     return w;
