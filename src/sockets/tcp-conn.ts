@@ -371,6 +371,21 @@ export class TcpConnection {
     this.done(null);
   }
 
+  /** tcp_v4_err for this connection (see Tcp.icmpError). */
+  icmpError(type: number, code: number): void {
+    const DEST_UNREACH = 3;
+    const TIME_EXCEEDED = 11;
+    const PARAMETERPROB = 12;
+    const FRAG_NEEDED = 4;
+    if (type !== DEST_UNREACH && type !== TIME_EXCEEDED && type !== PARAMETERPROB) return;
+    if (type === DEST_UNREACH && (code === FRAG_NEEDED || code > 15)) return;
+    if (this.state === 'SYN_SENT') {
+      this.fail(type === DEST_UNREACH && code === 3 ? 'refused' : 'unreachable');
+    } else if (this.state === 'SYN_RECV') {
+      if (type !== DEST_UNREACH || code === 0 || code === 1) this.done(null);
+    }
+  }
+
   /** End the connection without a word on the wire (route gone, listener closed). */
   abortWith(reason: TcpErrorReason | null): void {
     this.appClosed = true;

@@ -10,6 +10,7 @@
 import type { Ipv4Sender, L4Header, TransportProtocol } from './transport.js';
 import { L4_OFFSET } from './transport.js';
 import type { Prng } from '../sim/prng.js';
+import type { IcmpErrorInfo } from '../stack/icmp.js';
 import { fillTcpChecksum, l4ChecksumStatus } from '../wire/checksum.js';
 import { IPV4 } from '../wire/ipv4.js';
 import { TCP } from '../wire/tcp.js';
@@ -114,6 +115,9 @@ export class Tcp implements TransportProtocol, TcpOwner {
 
   constructor(readonly ip: Ipv4Sender) {
     this.rng = ip.rng.fork('tcp');
+    // The Host (src/stack) hands ICMP errors to the transports registered with its Icmp.
+    const icmp = (ip as { icmp?: { errorHandlers?: ((e: IcmpErrorInfo) => void)[] } }).icmp;
+    icmp?.errorHandlers?.push((e) => this.icmpError(e));
     this.hashKey1 = this.rng.u32();
     this.hashKey2 = this.rng.u32();
     this.ehashKey = this.rng.u32();
@@ -266,6 +270,18 @@ export class Tcp implements TransportProtocol, TcpOwner {
     child.listener = l;
     this.hash(child);
     child.startPassive(s, this.ip.mtuFor(s.src));
+  }
+
+  /**
+   * tcp_v4_err: an ICMP error quoting one of our segments. A connection still in SYN_SENT is given
+   * up at once (port unreachable → refused, the others → unreachable); a request sock is dropped
+   * for net/host unreachable, time exceeded and parameter problems; established connections only
+   * note a soft error (IP_RECVERR is off), which changes nothing on the wire.
+   */
+  icmpError(e: IcmpErrorInfo): void {
+    if (e.proto !== IPPROTO_TCP) return;
+    const conn = this.lookupEstablished(e.src, e.sport, e.dst, e.dport);
+    if (conn) conn.icmpError(e.type, e.code);
   }
 
   // ================================================================ TcpOwner

@@ -13,6 +13,7 @@ import { emit, parse as parseTcp, type TcpRepr } from '../../src/wire/tcp.js';
 import { verifyTcpChecksum } from '../../src/wire/checksum.js';
 import { readCaptureFile } from '../../src/capture/reader.js';
 import { World, type Namespace } from '../../src/world/world.js';
+import { R, plan as iptables } from '../netfilter/helpers.js';
 
 const MS = 1_000_000;
 const SEC = 1_000_000_000;
@@ -799,6 +800,33 @@ describe('through the real Host (src/stack) on a veth pair', () => {
     const real = realTcp(FIX + 'bridge-learning/ct1.eth0.pcap', 8000);
     expect(normalise(frames, parseIpv4('172.17.0.2'))).toEqual(normalise(real, real[0]!.src));
     expect(frames.every((f) => f.checksumOk && f.ttl === 64)).toBe(true);
+  });
+
+  it('an ICMP port unreachable (iptables REJECT) ends the connect at once: refused, one SYN only', () => {
+    const { w, ct1, ct2, frames } = pair(7);
+    ct2.netfilter.load(iptables({}, { INPUT: [R({ kind: 'REJECT', with: 'icmp-port-unreachable' }, { proto: { name: 'tcp', neg: false }, dport: { port: 8000, neg: false } })] }));
+    ct2.tcp.listen({ addr: 0, port: 8000 }, () => {});
+    const events: string[] = [];
+    const conn = ct1.tcp.connect({ dst: parseIpv4('172.17.0.3'), dport: 8000 }, { onError: (r) => events.push(r), onClose: () => events.push('close') });
+    w.engine.run(30 * SEC);
+    expect(events).toEqual(['refused', 'close']);
+    expect(conn.state).toBe('CLOSED');
+    expect(frames.filter((f) => f.src === parseIpv4('172.17.0.2')).length).toBe(1);
+  });
+
+  it('an ICMP host unreachable ends it as unreachable; errors about established connections change nothing', () => {
+    const { w, ct1, ct2 } = pair(8);
+    ct2.tcp.listen({ addr: 0, port: 80 }, (c) => (c.handlers = {}));
+    const events: string[] = [];
+    const conn = ct1.tcp.connect({ dst: parseIpv4('172.17.0.3'), dport: 80 }, { onError: (r) => events.push(r) });
+    w.engine.run(1 * SEC);
+    const e = { type: 3, code: 1, info: 0, from: parseIpv4('172.17.0.3'), src: conn.localAddress, dst: conn.remoteAddress, proto: 6, sport: conn.localPort, dport: 80 };
+    ct1.tcp.icmpError(e);
+    expect(conn.state).toBe('ESTABLISHED');
+    const c2 = ct1.tcp.connect({ dst: parseIpv4('172.17.0.9'), dport: 80 }, { onError: (r) => events.push(r) });
+    ct1.tcp.icmpError({ ...e, dst: c2.remoteAddress, sport: c2.localPort });
+    expect(events).toEqual(['unreachable']);
+    expect(c2.state).toBe('CLOSED');
   });
 
   it('a closed port answers the SYN with RST/ACK through the Host, and connect hears refused', () => {
