@@ -269,6 +269,26 @@ describe('SYN and segments as Linux writes them', () => {
     expect(optString(real.tcp)).toBe(optString(syn.tcp));
   });
 
+  it('SYN-ACK options follow what the SYN offered (tcp_synack_options): no TS, no SACK, no WS', () => {
+    const cases: [string, { kind: string; [k: string]: unknown }[], string, number][] = [
+      ['mss only (a slirp-like peer)', [{ kind: 'mss', value: 1460 }], 'mss 1460', 64240],
+      ['no timestamps', [{ kind: 'mss', value: 1460 }, { kind: 'nop' }, { kind: 'nop' }, { kind: 'sack-permitted' }, { kind: 'nop' }, { kind: 'wscale', shift: 7 }], 'mss 1460,nop,nop,sackOK,nop,wscale 10', 64240],
+      ['TS without SACK', [{ kind: 'mss', value: 1400 }, { kind: 'nop' }, { kind: 'nop' }, { kind: 'timestamps', tsVal: 5, tsEcr: 0 }, { kind: 'nop' }, { kind: 'wscale', shift: 7 }], 'mss 1460,nop,nop,TS,nop,wscale 10', 65160],
+    ];
+    for (const [what, options, want, win] of cases) {
+      const w = world();
+      w.server.tcp.listen({ addr: 0, port: 80 }, () => {});
+      const fake: Pkt = { t: 0, src: w.client.addr, dst: w.server.addr, id: 1, df: true, ttl: 64, tos: 0, checksumOk: true,
+        tcp: { srcPort: 40000, dstPort: 80, seq: 1000, ack: 0, flags: 0x02, reserved: 0, window: 65535, checksum: 0, urgent: 0, options: options as TcpRepr['options'], payload: new Uint8Array(0) } };
+      inject(w, w.server, fake, {});
+      const synack = w.net.log[0]!;
+      expect(flagString(synack.tcp.flags), what).toBe('S.');
+      expect(optString(synack.tcp), what).toBe(want);
+      expect(synack.tcp.window, what).toBe(win);
+      expect(synack.tcp.ack, what).toBe(1001);
+    }
+  });
+
   it('MSS follows the route MTU minus 40', () => {
     const w = world();
     w.client.mtuFor = () => 1400;
