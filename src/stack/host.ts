@@ -35,6 +35,7 @@ import { NeighbourTable, Nud, type NeighbourOwner } from './neighbour.js';
 import { IpIdent } from './ipid.js';
 import { Icmp, IcmpType, IcmpCode } from './icmp.js';
 import { Udp } from '../sockets/udp.js';
+import { nfSendReset } from './reject.js';
 
 /** An output route resolved for one destination (rtable): how and where a datagram leaves. */
 export interface OutRoute {
@@ -109,8 +110,8 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
   forward = false;
   /** The namespace's netfilter, null when it has none (every hook accepts). */
   filter: PacketFilter | null = null;
-  /** REJECT --reject-with tcp-reset, supplied by the TCP module: answer the segment whose IPv4 header
-   *  is `l3off` bytes into the slot. */
+  /** REJECT --reject-with tcp-reset: answer the segment whose IPv4 header is `l3off` bytes into the
+   *  slot. Null (the default): the stack builds the RST itself as nf_send_reset does (reject.ts). */
   tcpReset: ((slot: number, l3off: number, inDev: string) => void) | null = null;
   /** Default TTL of locally generated datagrams (net.ipv4.ip_default_ttl). */
   defaultTtl = 64;
@@ -832,6 +833,7 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
     switch (kind) {
       case 'tcp-reset':
         if (this.tcpReset !== null) this.tcpReset(slot, l3off, inDev);
+        else nfSendReset(this, slot, l3off);
         return;
       case 'icmp-port-unreachable':
         this.icmp.send(slot, rel, IcmpType.DEST_UNREACH, IcmpCode.PORT_UNREACH, 0, PACKET_HOST);
