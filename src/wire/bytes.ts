@@ -42,3 +42,6 @@ export function viewSetMac(view: DataView, at: number, mac: number): void {
   view.setUint16(at, Math.floor(mac / 0x100000000) & 0xffff);
   view.setUint32(at + 2, mac >>> 0);
 }
+
+/** The shared empty view parsers return for absent options or payload (saves a subarray per parse). */
+export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);

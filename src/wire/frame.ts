@@ -16,6 +16,7 @@
 import type { ArpRepr } from './arp.js';
 import * as arp from './arp.js';
 import { icmpChecksum, ipv4HeaderChecksum, l4ChecksumStatus, tcpChecksum, udpChecksum, verifyIcmpChecksum, verifyIpv4Checksum, type ChecksumStatus } from './checksum.js';
+import { EMPTY_BYTES } from './bytes.js';
 import { WireError } from './errors.js';
 import type { EthernetRepr } from './ethernet.js';
 import * as ethernet from './ethernet.js';
@@ -137,13 +138,13 @@ function failure(protocol: string, offset: number, e: unknown, bytes: Uint8Array
   return { kind: 'error', protocol, offset, error, bytes };
 }
 
-const EMPTY = new Uint8Array(0);
+
 
 /** Decode the frame in the `len` bytes at `off` of `bytes`. Never throws. */
 export function decodeFrame(bytes: Uint8Array, off: number, len: number): DecodedFrame {
   const avail = Math.max(0, Math.min(len, bytes.length - off));
   const f = bytes.subarray(off, off + avail);
-  const out: DecodedFrame = { bytes: f, length: avail, ethernet: null!, network: null, transport: null, trailer: EMPTY, error: null };
+  const out: DecodedFrame = { bytes: f, length: avail, ethernet: null!, network: null, transport: null, trailer: EMPTY_BYTES, error: null };
 
   let eth: EthernetRepr;
   try {

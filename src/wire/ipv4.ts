@@ -21,7 +21,7 @@
 //   4500 0054 ae4e 4000 4001 b612 ac11 0002 c633 6401
 
 import { struct, u16be, u32be, u8 } from '@solana/buffer-layout';
-import { getU16, getU32, setU16, setU32 } from './bytes.js';
+import { EMPTY_BYTES, getU16, getU32, setU16, setU32 } from './bytes.js';
 import { checksumData, finishChecksum, updateChecksum16, updateChecksum32 } from './checksum.js';
 import { checkRange, truncated, WireError } from './errors.js';
 import { fieldOffset, fields, type HeaderLayout } from './layout.js';
@@ -213,7 +213,7 @@ function parseHeader(bytes: Uint8Array, off: number, len: number, strictTotal: b
     checksum: getU16(bytes, off + IPV4.CHECKSUM),
     src: getU32(bytes, off + IPV4.SRC),
     dst: getU32(bytes, off + IPV4.DST),
-    options: bytes.subarray(off + IPV4.HEADER_LEN, off + headerLen),
+    options: headerLen === IPV4.HEADER_LEN ? EMPTY_BYTES : bytes.subarray(off + IPV4.HEADER_LEN, off + headerLen),
   };
 }
 

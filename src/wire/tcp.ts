@@ -27,7 +27,7 @@
 // too, so parse → emit is byte-identical.
 
 import { blob, struct, u16be, u32be, u8 } from '@solana/buffer-layout';
-import { getU16, getU32, setU16, setU32 } from './bytes.js';
+import { EMPTY_BYTES, getU16, getU32, setU16, setU32 } from './bytes.js';
 import { checksumData, finishChecksum, pseudoHeaderSum, sumU32 } from './checksum.js';
 import { checkRange, truncated, WireError } from './errors.js';
 import { fieldOffset, fields, type HeaderLayout } from './layout.js';
@@ -187,7 +187,7 @@ function parseOptions(bytes: Uint8Array, start: number, end: number): TcpOption[
   while (i < end) {
     const type = bytes[i]!;
     if (type === TcpOptionKind.EOL) {
-      out.push({ kind: 'eol', rest: bytes.subarray(i + 1, end) });
+      out.push({ kind: 'eol', rest: i + 1 === end ? EMPTY_BYTES : bytes.subarray(i + 1, end) });
       break;
     }
     if (type === TcpOptionKind.NOP) {
@@ -311,7 +311,7 @@ export function parse(bytes: Uint8Array, off: number, len: number): TcpRepr {
     checksum: getU16(bytes, off + TCP.CHECKSUM),
     urgent: getU16(bytes, off + TCP.URGENT),
     options: parseOptions(bytes, off + TCP.HEADER_LEN, off + headerLen),
-    payload: bytes.subarray(off + headerLen, off + len),
+    payload: headerLen === len ? EMPTY_BYTES : bytes.subarray(off + headerLen, off + len),
   };
 }
 
