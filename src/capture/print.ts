@@ -45,6 +45,15 @@ export class FramePrinter {
    *  decoder is given the headers followed by zeros; nothing past the capture is shown). */
   record(data: Uint8Array, origLen: number): string {
     let frame = decodeFrame(data, 0, data.length);
+    const net = frame.network;
+    if (net !== null && net.kind === 'ipv4' && net.repr.mf && net.repr.fragOffset === 0) {
+      // a first fragment holds the transport header, and tcpdump prints it: decode it as a whole
+      // datagram of the fragment's length (the MF bit cleared in a copy)
+      const copy = data.slice();
+      copy[net.offset + 6]! &= ~0x20;
+      frame = decodeFrame(copy, 0, copy.length);
+      this.firstFragment = true;
+    }
     if (frame.error !== null && data.length < origLen && headersCaptured(data)) {
       const padded = new Uint8Array(origLen);
       padded.set(data);
@@ -55,11 +64,14 @@ export class FramePrinter {
       return this.line(frame, origLen);
     } finally {
       this.captured = Infinity;
+      this.firstFragment = false;
     }
   }
 
   /** Bytes of the frame that were captured, while printing a padded one. */
   private captured = Infinity;
+  /** Whether the frame being printed is the first fragment of a larger datagram. */
+  private firstFragment = false;
 
   /** The line for one frame (without time), `origLen` being its length on the wire. */
   line(frame: DecodedFrame, origLen: number): string {
@@ -71,10 +83,8 @@ export class FramePrinter {
       const firstType = e.vlans.length > 0 ? e.vlans[0]!.tpid : e.ethertype;
       out += `${formatMac(e.src)} > ${formatMac(e.dst)}, `;
       out += firstType < 0x600 ? `802.3, length ${origLen}: ` : `ethertype ${etherName(firstType)} (0x${hex4(firstType)}), length ${origLen}: `;
-    }
-    // VLAN tags are shown with the link-level header only (tcpdump -e); either way the line goes on
-    // with the innermost protocol
-    if (this.ether) {
+      // VLAN tags are shown with the link-level header only; either way the line goes on with the
+      // innermost protocol
       for (let i = 0; i < e.vlans.length; i++) {
         const v = e.vlans[i]!;
         const next = i + 1 < e.vlans.length ? e.vlans[i + 1]!.tpid : e.ethertype;
@@ -117,8 +127,14 @@ export class FramePrinter {
         return `Reverse Request who-is ${formatMac(a.targetMac)} tell ${formatMac(a.senderMac)}, length ${l3len}`;
       case 4:
         return `Reverse Reply ${formatMac(a.targetMac)} at ${tpa}, length ${l3len}`;
+      case 8:
+        return `Inverse Request who-is ${formatMac(a.targetMac)} tell ${formatMac(a.senderMac)}, length ${l3len}`;
+      case 9:
+        return `Inverse Reply ${formatMac(a.senderMac)} at ${spa}, length ${l3len}`;
+      case 10:
+        return 'NACK Reply'; // tcpdump goes on with a hex dump on further lines
       default:
-        return `Unknown (${a.operation}), length ${l3len}`;
+        return `Unknown (${a.operation})`; // likewise
     }
   }
 
@@ -130,10 +146,7 @@ export class FramePrinter {
     const dst = formatIpv4(ip.dst);
     const payloadLen = ip.totalLength - net.headerLen;
     const t = frame.transport;
-    if (ip.fragOffset !== 0 || ip.mf) {
-      // tcpdump decodes a first fragment's header; later ones are only "ip-proto"
-      return `${src} > ${dst}: ip-proto-${ip.protocol}`;
-    }
+    if (ip.fragOffset !== 0) return `${src} > ${dst}: ip-proto-${ip.protocol}`; // a later fragment
     if (t === null) return `${src} > ${dst}: [|ip]`;
     switch (t.kind) {
       case 'tcp':
@@ -147,6 +160,10 @@ export class FramePrinter {
         return `${src} > ${dst}:  ip-proto-${ip.protocol} ${payloadLen}`; // sic: two spaces
       case 'error': {
         const b = t.bytes;
+        // a first fragment's UDP header gives the whole datagram's length
+        if (t.protocol === 'udp' && this.firstFragment && b.length >= 8) {
+          return `${src}.${u16(b, 0)} > ${dst}.${u16(b, 2)}: UDP, length ${u16(b, 4) - 8}`;
+        }
         if (t.protocol === 'tcp' || t.protocol === 'udp') {
           if (b.length >= 4) return `${src}.${u16(b, 0)} > ${dst}.${u16(b, 2)}: [|${t.protocol}]`;
           return `${src} > ${dst}: [|${t.protocol}]`;

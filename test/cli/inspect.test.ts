@@ -314,6 +314,36 @@ describe.runIf(haveTcpdump)('random frames: the same lines as tcpdump', () => {
     }
   });
 
+  it('IPv4 fragments (the first decoded to its transport header, later ones ip-proto) and RARP/InARP', () => {
+    const frag = (whole: Uint8Array, start: number, len: number, mf: boolean): Uint8Array => {
+      const f = new Uint8Array(34 + len);
+      f.set(whole.subarray(0, 34));
+      f.set(whole.subarray(34 + start, 34 + start + len), 34);
+      const v = new DataView(f.buffer);
+      v.setUint16(16, 20 + len);
+      v.setUint16(20, (mf ? 0x2000 : 0) | (start / 8));
+      fillIpv4Checksum(f, 14);
+      return f;
+    };
+    const a = { src: '172.17.0.2', dst: '198.51.100.1' };
+    const [m1, m2] = MACS as [string, string];
+    const u = udp(m1, m2, a, 40001, 9998, new Uint8Array(200));
+    const e = icmpEcho(8, m1, m2, a, 7, 9, 300);
+    const t = tcp(m1, m2, a, { sport: 41000, dport: 9999, seq: 5, ack: 6, flags: 0x18, win: 100, payload: new Uint8Array(100) });
+    const frames = [frag(u, 0, 104, true), frag(u, 104, 104, false), frag(e, 0, 152, true), frag(e, 152, 156, false), frag(t, 0, 64, true), frag(t, 64, 56, false)];
+    for (const op of [3, 4, 8, 9]) {
+      const x = arp(1, m1, '172.17.0.2', '00:00:00:00:00:00', '172.17.0.1', 'ff:ff:ff:ff:ff:ff');
+      x[21] = op;
+      frames.push(x);
+    }
+    const file = join(dir, 'frag.pcap');
+    const w = PcapWriter.create(file);
+    frames.forEach((f, i) => w.record(i * 1000, f, 0, f.length));
+    w.close();
+    expectSameAsTcpdump(file, false);
+    expectSameAsTcpdump(file, true);
+  });
+
   it('802.1Q-tagged frames', () => {
     const inner = conversation().slice(0, 8);
     const tagged: TestFrame[] = inner.map((f, i) => {
