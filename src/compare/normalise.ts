@@ -18,8 +18,12 @@
 //   - ICMP echo ids: tokens (`I1`…), one-to-one like the others.
 //   - TCP sequence and acknowledgement numbers: relative to the first sequence number of each direction
 //     of each flow (the ISN when the SYN is seen); SACK blocks likewise.
-//   - TCP timestamps: TSval minus the first TSval of that direction of that flow (Linux draws a random
-//     offset per connection, so "per sender" is per flow direction); TSecr through the peer's base.
+//   - TCP timestamps: by default their structure: TSval never goes back within a flow direction, TSecr
+//     echoes the peer's latest TSval (or an earlier one, or none). The exact values, relative to the
+//     first TSval of that direction of that flow (Linux draws a random offset per connection, so "per
+//     sender" is per flow direction), TSecr through the peer's base, only with `--strict`: the clock's
+//     millisecond ticks fall between two segments by accident of timing (the real publish capture has
+//     its handshake ACK one tick after the SYN, a deterministic emulator the same tick).
 //   - IP ids: not compared; `--strict` compares their pattern per flow direction: 0, set, or +N from the
 //     previous packet of the same direction, and on how many of the side's interfaces a packet with that
 //     id (same protocol and length) is seen — the same packet keeps its id through forwarding and NAT.
@@ -208,6 +212,9 @@ interface Instance {
 interface DirState {
   seqBase: number | undefined;
   tsBase: number | undefined;
+  /** The last TSval sent in this direction, and every one sent (to tell what a TSecr echoes). */
+  tsLast: number | undefined;
+  tsSent: Set<number>;
 }
 
 /** The fields and flows of one stream; `tokens` and `eph` are the side's. */
@@ -242,7 +249,7 @@ class StreamNormaliser {
 
   private dir(key: string): DirState {
     let d = this.dirs.get(key);
-    if (d === undefined) this.dirs.set(key, (d = { seqBase: undefined, tsBase: undefined }));
+    if (d === undefined) this.dirs.set(key, (d = { seqBase: undefined, tsBase: undefined, tsLast: undefined, tsSent: new Set() }));
     return d;
   }
 
@@ -447,10 +454,12 @@ class StreamNormaliser {
     const peer = this.dir(peerKey);
     if (isSyn) {
       // a new connection: both directions start over
-      me.seqBase = undefined;
-      me.tsBase = undefined;
-      peer.seqBase = undefined;
-      peer.tsBase = undefined;
+      for (const x of [me, peer]) {
+        x.seqBase = undefined;
+        x.tsBase = undefined;
+        x.tsLast = undefined;
+        x.tsSent = new Set();
+      }
     }
     if ((r.flags & TcpFlag.SYN) !== 0 || me.seqBase === undefined) me.seqBase = r.seq;
     const ackSet = (r.flags & TcpFlag.ACK) !== 0;
@@ -485,11 +494,24 @@ class StreamNormaliser {
         }
         case 'timestamps': {
           if (me.tsBase === undefined) me.tsBase = o.tsVal;
-          this.lit(out, name('tcp.opt.ts.val'), (o.tsVal - me.tsBase) | 0);
-          if (o.tsEcr === 0 && peer.tsBase === undefined) this.lit(out, name('tcp.opt.ts.ecr'), 'none', '0 (none)');
-          else {
-            if (peer.tsBase === undefined) peer.tsBase = o.tsEcr;
-            this.lit(out, name('tcp.opt.ts.ecr'), (o.tsEcr - peer.tsBase) | 0);
+          const relVal = (o.tsVal - me.tsBase) | 0;
+          const prevVal = me.tsLast;
+          me.tsLast = o.tsVal;
+          me.tsSent.add(o.tsVal);
+          const noEcho = o.tsEcr === 0 && peer.tsBase === undefined;
+          if (!noEcho && peer.tsBase === undefined) peer.tsBase = o.tsEcr;
+          const relEcr = noEcho ? 0 : (o.tsEcr - peer.tsBase!) | 0;
+          if (this.opts.strict) {
+            this.lit(out, name('tcp.opt.ts.val'), relVal);
+            if (noEcho) this.lit(out, name('tcp.opt.ts.ecr'), 'none', '0 (none)');
+            else this.lit(out, name('tcp.opt.ts.ecr'), relEcr);
+          } else {
+            // the clock's millisecond ticks fall between segments by accident of timing: by default the
+            // structure only — the clock never goes back, and TSecr echoes the peer's latest TSval
+            const step = prevVal === undefined ? 'first' : ((o.tsVal - prevVal) | 0) >= 0 ? 'not decreasing' : 'decreasing';
+            this.lit(out, name('tcp.opt.ts.val'), step, `${step} (${signed(relVal)})`);
+            const echo = noEcho ? 'none' : o.tsEcr === peer.tsLast ? 'latest' : peer.tsSent.has(o.tsEcr) ? 'earlier' : peer.tsLast === undefined ? 'not seen' : 'other';
+            this.lit(out, name('tcp.opt.ts.ecr'), echo, noEcho ? '0 (none)' : `echoes ${echo} (${signed(relEcr)})`);
           }
           break;
         }
@@ -505,6 +527,10 @@ class StreamNormaliser {
     }
     this.bytes(out, 'tcp.payload', r.payload);
   }
+}
+
+function signed(n: number): string {
+  return n < 0 ? String(n) : `+${n}`;
 }
 
 function optName(o: TcpOption): string {

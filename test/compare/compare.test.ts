@@ -425,3 +425,32 @@ describe('windows and IP ids', () => {
     expect(d[0]).toMatchObject({ a: '4', b: '2' });
   });
 });
+
+describe('TCP timestamps', () => {
+  const orig = fixture('nat-basic', 'dh.eth0.pcap');
+  const shiftTs = (recs: Rec[], from: number, valDelta: number, ecrDelta: number): Rec[] =>
+    eachFrame(recs, (f, r, i) => {
+      const at = tcpOptionOffset(f, 8);
+      if (i < from || at < 0 || f.transport?.kind !== 'tcp') return;
+      const v = dv(r);
+      if (f.transport.repr.dstPort === 8000) v.setUint32(at + 2, v.getUint32(at + 2) + valDelta);
+      else v.setUint32(at + 6, v.getUint32(at + 6) + ecrDelta);
+    });
+
+  it('a millisecond tick falling elsewhere is no difference by default, but is with --strict', () => {
+    // from the handshake's ACK on, the client's clock is one tick later (and the server echoes that)
+    const copy = editedCopy('nat-basic', 'dh.eth0.pcap', (recs) => shiftTs(recs, 6, 1, 1));
+    expect(runCompare([orig, copy]).code).toBe(0);
+    const strict = fieldDiffs(runCompare([orig, copy], { strict: true }).report.files[0]!);
+    expect(strict[0]).toMatchObject({ frameA: 7, field: 'tcp.opt.ts.val', a: '0', b: '1' });
+  });
+
+  it('a clock going back, or a TSecr that echoes nothing sent, is a difference', () => {
+    const back = editedCopy('nat-basic', 'dh.eth0.pcap', (recs) => shiftTs(recs, 10, -5, 0));
+    const d = fieldDiffs(runCompare([orig, back]).report.files[0]!);
+    expect(d[0]).toMatchObject({ field: 'tcp.opt.ts.val', a: 'not decreasing (+0)', b: 'decreasing (-5)' });
+    const echo = editedCopy('nat-basic', 'dh.eth0.pcap', (recs) => shiftTs(recs, 9, 0, 3));
+    const e = fieldDiffs(runCompare([orig, echo]).report.files[0]!);
+    expect(e[0]).toMatchObject({ frameA: 10, field: 'tcp.opt.ts.ecr', a: 'echoes latest (+0)', b: 'echoes other (+3)' });
+  });
+});
