@@ -86,7 +86,7 @@ export function arpDefaults(): NeighbourParams {
 /** What the table asks its host to do. */
 export interface NeighbourOwner {
   /** arp_solicit: send a request for `target` out of `ifindex`, to `dstMac` (-1: broadcast). `queued`
-   *  is the first packet waiting for the answer (-1 if none): its source address is the request's. */
+   *  is the newest packet waiting for the answer (-1 if none): its source address is the request's. */
   solicit(ifindex: number, target: number, dstMac: number, queued: number): void;
   /** Fill the Ethernet destination with `mac` and transmit the frame (takes the slot's reference). */
   transmit(ifindex: number, slot: number, mac: number): void;
@@ -443,7 +443,8 @@ export class NeighbourTable {
     this.probes[e] = n + 1;
     const p = this.params;
     const q = this.queues[e];
-    const queued = q != null && q.length > 0 ? q[0]! : -1;
+    // neigh_probe hands arp_solicit the newest waiting packet (skb_peek_tail).
+    const queued = q != null && q.length > 0 ? q[q.length - 1]! : -1;
     if (n < p.ucastProbes) {
       this.owner.solicit(this.ifx[e]!, this.ip[e]!, this.macA[e]!, queued);
     } else if (n - p.ucastProbes < p.appProbes) {

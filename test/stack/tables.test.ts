@@ -97,10 +97,12 @@ describe('NeighbourTable state machine', () => {
     const { e, t, log, failed, frame } = table();
     const s1 = frame();
     t.output(1, 42, s1);
-    t.output(1, 42, frame());
+    const s2 = frame();
+    t.output(1, 42, s2);
     expect(t.state(1, 42)).toBe(Nud.INCOMPLETE);
     e.run(10 * SEC);
-    expect(log).toEqual([`0s solicit 42 bcast q=${s1}`, `1s solicit 42 bcast q=${s1}`, `2s solicit 42 bcast q=${s1}`]);
+    // The first request goes out with the first packet; later ones name the newest (skb_peek_tail).
+    expect(log).toEqual([`0s solicit 42 bcast q=${s1}`, `1s solicit 42 bcast q=${s2}`, `2s solicit 42 bcast q=${s2}`]);
     expect(failed.length).toBe(2);
     expect(t.state(1, 42)).toBe(Nud.FAILED);
     expect(e.pool.inUse).toBe(0);
