@@ -138,8 +138,6 @@ function failure(protocol: string, offset: number, e: unknown, bytes: Uint8Array
   return { kind: 'error', protocol, offset, error, bytes };
 }
 
-
-
 /** Decode the frame in the `len` bytes at `off` of `bytes`. Never throws. */
 export function decodeFrame(bytes: Uint8Array, off: number, len: number): DecodedFrame {
   const avail = Math.max(0, Math.min(len, bytes.length - off));
