@@ -140,8 +140,10 @@ function failure(protocol: string, offset: number, e: unknown, bytes: Uint8Array
 
 /** Decode the frame in the `len` bytes at `off` of `bytes`. Never throws. */
 export function decodeFrame(bytes: Uint8Array, off: number, len: number): DecodedFrame {
-  const avail = Math.max(0, Math.min(len, bytes.length - off));
-  const f = bytes.subarray(off, off + avail);
+  // A range that lies about the buffer is clamped to it (a negative offset gives an empty frame).
+  const start = off >= 0 ? Math.min(off, bytes.length) : bytes.length;
+  const avail = len > 0 ? Math.min(len, bytes.length - start) : 0;
+  const f = bytes.subarray(start, start + avail);
   const out: DecodedFrame = { bytes: f, length: avail, ethernet: null!, network: null, transport: null, trailer: EMPTY_BYTES, error: null };
 
   let eth: EthernetRepr;

@@ -122,5 +122,8 @@ describe('decodeFrame', () => {
     expect(f.error).toBeNull();
     expect(decodeFrame(UDP_FRAME, 100, 10).length).toBe(0);
     expect(decodeFrame(UDP_FRAME, 0, -5).ethernet.kind).toBe('error');
+    expect(decodeFrame(UDP_FRAME, -4, 20).length).toBe(0);
+    expect(decodeFrame(UDP_FRAME, Number.NaN, 20).length).toBe(0);
+    expect(decodeFrame(UDP_FRAME, 0, Number.NaN).length).toBe(0);
   });
 });
