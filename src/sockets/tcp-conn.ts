@@ -856,8 +856,9 @@ export class TcpConnection {
     }
     this.sndUna = ack;
     this.retransmits = 0;
-    this.backoff = 0;
     this.dupAcks = 0;
+    // tcp_retrans_stamp_cleanup: the give-up clock restarts once no retransmitted data is left
+    if (this.retransStamp !== 0 && !this.rtx.some((s) => s.retrans)) this.retransStamp = 0;
     // RTT sample: from the first newly acked segment never retransmitted, else from the TS echo.
     let rttUs = -1;
     if (!retransAcked && firstSent >= 0) rttUs = Math.max(1, Math.round((this.now() - firstSent) / 1000));
@@ -866,8 +867,7 @@ export class TcpConnection {
       if (this.minRttUs === 0 || rttUs < this.minRttUs) this.minRttUs = rttUs;
       this.rttEstimator(rttUs);
       this.setRto();
-    } else if (this.srttUs !== 0) {
-      this.setRto();
+      this.backoff = 0; // RFC 6298: reset only on a valid measurement; else the backed-off RTO stays
     }
     // congestion window (Reno-like growth; Linux runs CUBIC, identical in slow start)
     if (this.inRecovery && seqGe(ack, this.recoveryHigh)) {

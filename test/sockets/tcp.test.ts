@@ -536,6 +536,30 @@ describe('data transfer', () => {
     }
   });
 
+  it('into a black hole: a loss probe, then RTOs doubling to the 120 s cap, ETIMEDOUT after tcp_retries2 (924.6 s)', () => {
+    const w = world(10, 1 * MS);
+    w.server.tcp.listen({ addr: 0, port: 80 }, (c) => (c.handlers = {}));
+    let err = '';
+    let errAt = 0;
+    const conn = w.client.tcp.connect({ dst: w.server.addr, dport: 80 }, { onError: (r) => ((err = r), (errAt = w.engine.now)) });
+    w.engine.run(1 * SEC);
+    w.net.drop = () => true;
+    const t0 = w.engine.now;
+    conn.send(enc('x'.repeat(100)));
+    w.engine.run(t0 + 2000 * SEC);
+    const sends = w.net.log.filter((p) => p.t >= t0).map((p) => (p.t - t0) / MS);
+    const gaps = sends.slice(1).map((t, i) => t - sends[i]!);
+    // the loss probe, at min(2·srtt + 200 ms, RTO); then the RTO itself, doubling
+    expect(gaps[0]).toBeGreaterThanOrEqual(200);
+    expect(gaps[0]).toBeLessThan(210);
+    for (let i = 2; i < gaps.length; i++) expect(gaps[i]).toBe(Math.min(gaps[i - 1]! * 2, 120_000));
+    expect(gaps.at(-1)).toBe(120_000);
+    expect(err).toBe('timeout');
+    expect((errAt - t0) / SEC).toBeGreaterThanOrEqual(924.6);
+    expect((errAt - t0) / SEC).toBeLessThan(924.6 + 120);
+    expect(conn.state).toBe('CLOSED');
+  });
+
   it('an out-of-order segment is answered at once with a duplicate ACK carrying a SACK block', () => {
     let dropped: Pkt | undefined;
     const { w, got, data } = bulk(3, 6000, (p) => {
