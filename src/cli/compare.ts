@@ -1,7 +1,8 @@
 // `wirebox compare A B` / `wirebox compare A=B [C=D …]`: structural comparison of captures (src/compare).
 //   - two files: compared with each other (a pcapng with several interfaces: interfaces by name);
 //   - two folders: files paired by name (`<node>.<if>.pcap`), a file on one side only is reported;
-//   - explicit pairs `emu/vg.eth0.pcap=real/vg.tap0.pcap`, several allowed.
+//   - explicit pairs `emu/vg.eth0.pcap=real/vg.tap0.pcap`, several allowed;
+//   - two folders then captures to pair under other names: `emu real vg.eth0=vg.tap0`.
 // Exit 0 on a match, 1 on a difference, 2 on bad input (unreadable, foreign or truncated file).
 
 import type { Command } from 'commander';
@@ -10,7 +11,7 @@ import { basename, join } from 'node:path';
 import { readCaptureFile } from '../capture/reader.js';
 import { compareCaptures } from '../compare/compare.js';
 import { formatReport } from '../compare/format.js';
-import { captureStreams, NotEthernetError } from '../compare/streams.js';
+import { captureKey as captureKeyOf, captureStreams, NotEthernetError } from '../compare/streams.js';
 import type { CaptureSide, CaptureStream, CompareOptions, CompareReport } from '../compare/types.js';
 import { guard, UsageError } from './common.js';
 
@@ -53,6 +54,26 @@ function checkUnique(streams: CaptureStream[], where: string): void {
 /** The two sides and the pairs to compare, from the command's arguments. */
 export function sidesFromArgs(args: string[]): { a: CaptureSide; b: CaptureSide; pairs?: [string, string][] } {
   const isPair = (s: string): boolean => s.includes('=') && !existsSync(s);
+  if (args.length > 2 && isDir(args[0]!) && isDir(args[1]!)) {
+    // two folders, then captures paired under other names: `emu real vg.eth0=vg.tap0`
+    const { a, b } = sidesFromArgs(args.slice(0, 2));
+    const keysA = new Set(a.streams.map((s) => s.key));
+    const keysB = new Set(b.streams.map((s) => s.key));
+    const renamed: [string, string][] = [];
+    for (const arg of args.slice(2)) {
+      const eq = arg.indexOf('=');
+      if (eq <= 0) throw new UsageError(`${arg}: after two folders, give captures to pair as NAME_IN_A=NAME_IN_B (e.g. vg.eth0=vg.tap0)`);
+      const ka = captureKeyOf(arg.slice(0, eq));
+      const kb = captureKeyOf(arg.slice(eq + 1));
+      if (!keysA.has(ka)) throw new UsageError(`${arg}: no capture ${ka} in ${args[0]}`);
+      if (!keysB.has(kb)) throw new UsageError(`${arg}: no capture ${kb} in ${args[1]}`);
+      renamed.push([ka, kb]);
+    }
+    const takenA = new Set(renamed.map(([x]) => x));
+    const takenB = new Set(renamed.map(([, y]) => y));
+    const pairs: [string, string][] = [...keysA].filter((k) => keysB.has(k) && !takenA.has(k) && !takenB.has(k)).sort().map((k) => [k, k]);
+    return { a, b, pairs: [...pairs, ...renamed] };
+  }
   if (args.some(isPair)) {
     const a: CaptureStream[] = [];
     const b: CaptureStream[] = [];
@@ -139,7 +160,7 @@ export function register(program: Command): void {
   program
     .command('compare')
     .description('compare captures structurally (two files, two folders by file name, or pairs A=B); exit 0 match, 1 differ, 2 bad input')
-    .argument('<captures...>', 'A B (files or folders), or A=B pairs')
+    .argument('<captures...>', 'A B (files or folders; after two folders, NAME_A=NAME_B pairs captures named differently), or A=B file pairs')
     .option('--fixed-macs', 'compare MAC addresses literally (default: as tokens that must correspond one to one)')
     .option('--strict', 'also compare IP id patterns, TCP windows after the handshake and Ethernet padding')
     .option('--checksums', 'validate checksums on each side (partial offload checksums are noted, not errors)')

@@ -336,6 +336,24 @@ describe('inputs', () => {
     expect(d.text).toContain('ipv4.ttl: 63 ≠ 64');
   });
 
+  it('two folders with captures paired under other names (NAME_A=NAME_B)', () => {
+    const emu = tempDir('rename');
+    writePcap(join(emu, 'vg.eth0.pcap'), records(fixture('vm-nat', 'vg.tap0.pcap')));
+    writePcap(join(emu, 'vh.eth0.pcap'), records(fixture('vm-nat', 'vh.eth0.pcap')));
+    writePcap(join(emu, 'server.eth0.pcap'), records(fixture('vm-nat', 'server.eth0.pcap')));
+    const real = join(FIXTURES, 'vm-nat');
+    const plain = runCompare([emu, real]);
+    expect(plain.code).toBe(1);
+    expect(plain.report.files.filter((f) => f.verdict !== 'match').map((f) => [f.key, f.verdict])).toEqual([
+      ['vg.eth0', 'only-a'],
+      ['vg.tap0', 'only-b'],
+    ]);
+    const r = runCompare([emu, real, 'vg.eth0=vg.tap0.pcap']);
+    expect(r.code).toBe(0);
+    expect(r.text).toContain('vg.eth0.pcap=vg.tap0.pcap: match');
+    expect(() => runCompare([emu, real, 'vg.eth1=vg.tap0'])).toThrow(/no capture vg.eth1/);
+  });
+
   it('--json gives the report as data', () => {
     const copy = editedCopy('nat-basic', 'dh.eth0.pcap', (recs) => {
       recs[4]!.data[22] = 62;
