@@ -5,12 +5,14 @@
 //         user) — udp_lib_lport_inuse. Port 0 picks one in 32768–60999: random start, then scan
 //         (udp_lib_get_port).
 //   input: the best-scoring socket (compute_score: +4 for a matching bound address, +4 for a matching
-//         connected peer address, +4 for its port); in a SO_REUSEPORT group the datagram goes to
+//         connected peer address, +4 for its port, +4 for a matching SO_BINDTODEVICE device — sockets
+//         bound to different devices never clash); in a SO_REUSEPORT group the datagram goes to
 //         socks[reciprocal_scale(hash(4-tuple), n)]. Broadcasts go to every matching socket. No socket:
 //         ICMP port unreachable. A bad checksum is dropped silently.
 //   output: UDP header with the full checksum (a computed 0 is sent as 0xffff), IPv4 with DF
 //         (IP_PMTUDISC_WANT), TTL 64, TOS 0; the IP id is the socket's own counter when it is connected
-//         (inet_id, random at connect) and the hashed per-destination one otherwise.
+//         (inet_id, random at connect) and the hashed per-destination one otherwise. Not emulated:
+//         fragmentation — a datagram over the path MTU is refused with EMSGSIZE.
 //
 // Real capture nat-basic/ct.eth0.pcap: 172.17.0.2.57817 > 198.51.100.1.7 "ping": 46-byte frame,
 // DF, TTL 64, id 54176; the echo server's answer: DF, TTL 64, id 41603.
