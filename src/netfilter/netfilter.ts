@@ -33,6 +33,19 @@ import {
 export interface NetfilterOptions {
   /** nf_conntrack_max (default 262144). */
   conntrackMax?: number;
+  /**
+   * 'auto' (default): track connections only when the loaded rules need it — any nat table rule or any
+   * `-m conntrack` match — as Linux registers conntrack's hooks in a namespace only for such users
+   * (nf_ct_netns_get), so a container with no rules keeps no table. 'always': track regardless.
+   */
+  conntrack?: 'auto' | 'always';
+}
+
+/** Whether a plan has a user of conntrack (a nat rule, or a --ctstate match anywhere). */
+export function planNeedsConntrack(plan: IptablesPlan): boolean {
+  for (const c of plan.nat.chains) if (c.rules.length !== 0) return true;
+  for (const c of plan.filter.chains) for (const r of c.rules) if (r.ctstate) return true;
+  return false;
 }
 
 /** Drops and their reasons, for the run summary. */
@@ -73,6 +86,9 @@ export class Netfilter implements PacketFilter {
   readonly drops: NetfilterDrops = { tableFull: 0, filterDrop: 0, filterReject: 0, natDrop: 0, insertFailed: 0 };
   /** The plan last loaded (for iptables-save style listings). */
   plan: IptablesPlan | null = null;
+  /** Whether connections are tracked (and NATed) at all; see NetfilterOptions.conntrack. */
+  tracking: boolean;
+  private readonly trackAlways: boolean;
   private natTable: CompiledTable | null = null;
   private filterTable: CompiledTable | null = null;
 
@@ -99,6 +115,8 @@ export class Netfilter implements PacketFilter {
     opts: NetfilterOptions = {},
   ) {
     this.conntrack = new Conntrack({ max: opts.conntrackMax ?? 262144 });
+    this.trackAlways = opts.conntrack === 'always';
+    this.tracking = this.trackAlways;
     this.nat = new Nat(this.conntrack, rng);
   }
 
@@ -109,6 +127,7 @@ export class Netfilter implements PacketFilter {
     this.natTable = nat;
     this.filterTable = filter;
     this.plan = plan;
+    this.tracking = this.trackAlways || planNeedsConntrack(plan);
   }
 
   hook(hook: Hook, slot: number, l3off: number, inDev: string, outDev: string): Verdict {
@@ -116,6 +135,13 @@ export class Netfilter implements PacketFilter {
     const bytes = pool.bytes;
     const l3 = pool.base(slot) + l3off;
     if (slot >= this.skbEntry.length) this.growSlots(Math.max(slot + 1, pool.slots));
+    if (!this.tracking) {
+      // No conntrack user in this namespace: only the filter table runs.
+      if (hook === Hook.PREROUTING || hook === Hook.POSTROUTING) return Verdict.ACCEPT;
+      this.skbEntry[slot] = ASSOC_NONE;
+      this.skbFlags[slot] = 0;
+      return this.filterHook(hook, slot, bytes, l3, l3off, inDev, outDev) ? Verdict.ACCEPT : Verdict.DROP;
+    }
     switch (hook) {
       case Hook.PREROUTING: {
         if ((this.skbFlags[slot]! & LOOPBACK_KEEP) !== 0 && inDev === 'lo' && this.assocValid(slot)) {

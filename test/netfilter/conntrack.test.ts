@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ACK, FIN, R, RST, SYN, Verdict, dockerHost, forward, input, packet, read } from './helpers.js';
+import { Netfilter } from '../../src/netfilter/netfilter.js';
+import { Engine } from '../../src/sim/engine.js';
+import { ACK, FIN, FakeHost, R, RST, SYN, Verdict, dockerHost, forward, input, packet, plan, read } from './helpers.js';
 
 const SEC = 1e9;
 
@@ -204,5 +206,30 @@ describe('loopback', () => {
     expect(input(nf, t, 'eth0')).toBe(Verdict.ACCEPT);
     expect(nf.conntrackList()).toHaveLength(2);
     expect(nf.conntrackList()[1]).toContain('src=198.51.100.3 dst=10.0.0.10 sport=1 dport=2');
+  });
+});
+
+describe('when conntrack runs at all', () => {
+  it('a namespace without nat rules or ctstate matches keeps no table (as Linux without conntrack users)', () => {
+    const e = new Engine({ seed: 3 });
+    const nf = new Netfilter(e, e.rng, new FakeHost(['172.17.0.2'], {}));
+    nf.load(plan({}, { INPUT: [R({ kind: 'DROP' }, { proto: { name: 'udp', neg: false }, dport: { port: 9, neg: false } })] }));
+    expect(nf.tracking).toBe(false);
+    expect(input(nf, packet(e, { proto: 'tcp', src: '172.17.0.1', dst: '172.17.0.2', sport: 1, dport: 2, flags: SYN }), 'eth0')).toBe(Verdict.ACCEPT);
+    expect(input(nf, packet(e, { proto: 'udp', src: '172.17.0.1', dst: '172.17.0.2', sport: 1, dport: 9 }), 'eth0')).toBe(Verdict.DROP);
+    expect(nf.conntrackList()).toEqual([]);
+    expect(nf.drops.filterDrop).toBe(1);
+  });
+
+  it('a --ctstate match, or conntrack: always, turns tracking on', () => {
+    const e = new Engine({ seed: 3 });
+    const nf = new Netfilter(e, e.rng, new FakeHost(['172.17.0.2'], {}));
+    nf.load(plan({}, { INPUT: [R({ kind: 'ACCEPT' }, { ctstate: { states: ['ESTABLISHED'], neg: false } })] }));
+    expect(nf.tracking).toBe(true);
+    const nf2 = new Netfilter(e, e.rng, new FakeHost(['172.17.0.2'], {}), { conntrack: 'always' });
+    nf2.load(plan({}, {}));
+    expect(nf2.tracking).toBe(true);
+    input(nf2, packet(e, { proto: 'udp', src: '172.17.0.1', dst: '172.17.0.2', sport: 1, dport: 9 }), 'eth0');
+    expect(nf2.conntrackList()).toHaveLength(1);
   });
 });
