@@ -38,3 +38,23 @@ describe('lcsPairs', () => {
     expect(p.slice(0, 4)).toEqual([[0, 0], [1, 1], [2, 2], [3, 3]]);
   });
 });
+
+describe('lcsPairs on long, unrelated sequences', () => {
+  it('stays bounded (greedy past many edits) and still gives increasing equal pairs', () => {
+    let x = 12345;
+    const rnd = (): string => {
+      x = (x * 1103515245 + 12345) >>> 0;
+      return String.fromCharCode(97 + ((x >>> 16) % 7));
+    };
+    const a = Array.from({ length: 6000 }, rnd);
+    const b = Array.from({ length: 6000 }, rnd);
+    const t0 = Date.now();
+    const p = lcsPairs(a, b);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(p.length).toBeGreaterThan(1000);
+    for (let k = 0; k < p.length; k++) {
+      expect(a[p[k]![0]]).toBe(b[p[k]![1]]);
+      if (k > 0) expect(p[k]![0] > p[k - 1]![0] && p[k]![1] > p[k - 1]![1]).toBe(true);
+    }
+  });
+});
