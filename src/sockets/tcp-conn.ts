@@ -205,6 +205,8 @@ export class TcpConnection {
   private finSent = false;
   /** mss_cache: payload bytes per segment (peer MSS and our MTU, minus the TS option). */
   private mssCache = TCP_MSS_DEFAULT;
+  /** Path MTU (the route's MTU until an ICMP frag-needed lowers it). */
+  private pmtu = 1500;
   /** Nagle (Minshall): end of the last small segment sent. */
   private sndSml = 0;
   private cwnd = TCP_INIT_CWND;
@@ -372,18 +374,52 @@ export class TcpConnection {
   }
 
   /** tcp_v4_err for this connection (see Tcp.icmpError). */
-  icmpError(type: number, code: number): void {
+  icmpError(type: number, code: number, info = 0): void {
     const DEST_UNREACH = 3;
     const TIME_EXCEEDED = 11;
     const PARAMETERPROB = 12;
     const FRAG_NEEDED = 4;
+    if (type === DEST_UNREACH && code === FRAG_NEEDED) {
+      this.mtuReduced(info);
+      return;
+    }
     if (type !== DEST_UNREACH && type !== TIME_EXCEEDED && type !== PARAMETERPROB) return;
-    if (type === DEST_UNREACH && (code === FRAG_NEEDED || code > 15)) return;
+    if (type === DEST_UNREACH && code > 15) return;
     if (this.state === 'SYN_SENT') {
       this.fail(type === DEST_UNREACH && code === 3 ? 'refused' : 'unreachable');
     } else if (this.state === 'SYN_RECV') {
       if (type !== DEST_UNREACH || code === 0 || code === 1) this.done(null);
     }
+  }
+
+  /**
+   * tcp_v4_mtu_reduced: a router said our DF segment was too big. The path MTU drops (not below
+   * ip_rt_min_pmtu, 552), mss_cache follows (tcp_sync_mss), and tcp_simple_retransmit re-sends
+   * at once every outstanding segment that no longer fits, cut to the new size.
+   */
+  private mtuReduced(mtu: number): void {
+    if (this.state === 'CLOSED' || this.state === 'TIME_WAIT' || this.state === 'SYN_RECV') return;
+    const pmtu = Math.max(mtu, 552);
+    if (mtu === 0 || pmtu >= this.pmtu) return;
+    this.pmtu = pmtu;
+    if (this.state === 'SYN_SENT') return;
+    this.mssCache = Math.min(this.peerMss, pmtu - 40) - (this.tsOk ? TS_ALIGNED_LEN : 0);
+    let lost = 0;
+    for (const s of this.rtx) {
+      const len = seqDiff(s.end, s.seq) - (s.flags & FIN ? 1 : 0);
+      if (len > this.mssCache && !s.lost && !s.sacked) {
+        s.lost = true;
+        this.nLost++;
+        lost++;
+      }
+    }
+    if (lost === 0) return;
+    if (!this.inRecovery) {
+      this.inRecovery = true;
+      this.fastRecovery = false;
+      this.recoveryHigh = this.sndNxt;
+    }
+    this.pushPending();
   }
 
   /** End the connection without a word on the wire (route gone, listener closed). */
@@ -440,6 +476,7 @@ export class TcpConnection {
     this.tsOffset = rng.u32();
     this.ipId = rng.u32() & 0xffff;
     this.advmss = mtu - 40;
+    this.pmtu = mtu;
     // tcp_connect_init → tcp_select_initial_window(tcp_full_space, advmss, ...)
     this.rcvWscale = defaultRcvWscale();
     this.windowClamp = 65535 * 2 ** this.rcvWscale;
@@ -484,6 +521,7 @@ export class TcpConnection {
     this.sndWscale = this.wscaleOk ? o.wscale : 0;
     this.peerMss = o.mss !== 0 ? o.mss : TCP_MSS_DEFAULT;
     this.advmss = mtu - 40;
+    this.pmtu = mtu;
     this.rcvWscale = this.wscaleOk ? defaultRcvWscale() : 0;
     this.windowClamp = 65535 * 2 ** this.rcvWscale;
     const mss = this.advmss - (this.tsOk ? TS_ALIGNED_LEN : 0);
@@ -576,7 +614,7 @@ export class TcpConnection {
 
   /** Common establishment: mss, rcv_mss, buffer space, initial cwnd (tcp_init_transfer). */
   private finishHandshake(): void {
-    this.mssCache = Math.min(this.peerMss, this.advmss) - (this.tsOk ? TS_ALIGNED_LEN : 0);
+    this.mssCache = Math.min(this.peerMss, this.advmss, this.pmtu - 40) - (this.tsOk ? TS_ALIGNED_LEN : 0);
     // tcp_initialize_rcv_mss
     let hint = Math.min(this.advmss, this.mssCache);
     hint = Math.min(hint, Math.floor(this.rcvWnd / 2));
@@ -1367,6 +1405,16 @@ export class TcpConnection {
       const s = this.rtx[i]!;
       if (!s.lost || s.sacked) continue;
       if (this.inFlight() >= this.cwnd) return 0;
+      const dataLen = seqDiff(s.end, s.seq) - (s.flags & FIN ? 1 : 0) - (s.flags & SYN ? 1 : 0);
+      if (dataLen > this.mssCache && !(s.flags & SYN)) {
+        // tcp_fragment: the tail becomes a segment of its own, still lost
+        const cut = seqAdd(s.seq, this.mssCache);
+        const tail: TxSeg = { seq: cut, end: s.end, flags: s.flags, sentAt: s.sentAt, xmitAt: s.xmitAt, retrans: s.retrans, lost: true, sacked: false };
+        s.end = cut;
+        s.flags &= ~(FIN | PSH);
+        this.rtx.splice(i + 1, 0, tail);
+        this.nLost++;
+      }
       s.lost = false;
       this.nLost--;
       s.retrans = true;

@@ -276,12 +276,13 @@ export class Tcp implements TransportProtocol, TcpOwner {
    * tcp_v4_err: an ICMP error quoting one of our segments. A connection still in SYN_SENT is given
    * up at once (port unreachable → refused, the others → unreachable); a request sock is dropped
    * for net/host unreachable, time exceeded and parameter problems; established connections only
-   * note a soft error (IP_RECVERR is off), which changes nothing on the wire.
+   * note a soft error (IP_RECVERR is off), which changes nothing on the wire — except
+   * fragmentation-needed, which lowers the path MTU and re-sends what no longer fits.
    */
   icmpError(e: IcmpErrorInfo): void {
     if (e.proto !== IPPROTO_TCP) return;
     const conn = this.lookupEstablished(e.src, e.sport, e.dst, e.dport);
-    if (conn) conn.icmpError(e.type, e.code);
+    if (conn) conn.icmpError(e.type, e.code, e.info);
   }
 
   // ================================================================ TcpOwner

@@ -560,6 +560,30 @@ describe('data transfer', () => {
     expect(conn.state).toBe('CLOSED');
   });
 
+  it('path MTU: an ICMP frag-needed from a router shrinks the segments and re-sends what was too big', () => {
+    const w = world(12, 1 * MS);
+    const got: Uint8Array[] = [];
+    w.server.tcp.listen({ addr: 0, port: 80 }, (c) => (c.handlers = { onData: (b) => got.push(b) }));
+    let conn: TcpConnection | undefined;
+    w.client.tcp.connect({ dst: w.server.addr, dport: 80 }, { onConnect: (c) => (conn = c) });
+    w.engine.run(1 * SEC);
+    let tooBig = 0;
+    // a router on the way with MTU 1400: DF datagrams above it are dropped and answered
+    w.net.drop = (p) => {
+      if (20 + p.tcp.payload.length + 32 <= 1400 || !p.df) return false;
+      tooBig++;
+      w.engine.after(500_000, () => w.client.tcp.icmpError({ type: 3, code: 4, info: 1400, from: parseIpv4('192.0.2.1'), src: p.src, dst: p.dst, proto: 6, sport: p.tcp.srcPort, dport: p.tcp.dstPort }));
+      return true;
+    };
+    const data = new Uint8Array(20_000).map((_, i) => i & 0xff);
+    conn!.send(data);
+    w.engine.run(5 * SEC);
+    expect(Buffer.compare(Buffer.concat(got), Buffer.from(data))).toBe(0);
+    expect(tooBig).toBeGreaterThan(0);
+    const sizes = w.net.log.filter((p) => p.src === w.client.addr && p.tcp.payload.length > 0 && p.t > w.net.log.find((q) => q.tcp.payload.length > 0)!.t + 1 * MS).map((p) => p.tcp.payload.length);
+    expect(Math.max(...sizes)).toBe(1400 - 52);
+  });
+
   it('an out-of-order segment is answered at once with a duplicate ACK carrying a SACK block', () => {
     let dropped: Pkt | undefined;
     const { w, got, data } = bulk(3, 6000, (p) => {
