@@ -186,6 +186,26 @@ function honestRerun(recs: Rec[]): Rec[] {
   });
 }
 
+describe('addresses', () => {
+  it('a missing MASQUERADE shows as address differences of the aligned frames, not as lost frames', () => {
+    // dh.eth0 with the container's own address on the TCP flow, as if the host had not translated it
+    const copy = editedCopy('nat-basic', 'dh.eth0.pcap', (recs) =>
+      eachFrame(recs, (f, r) => {
+        if (f.transport?.kind !== 'tcp' || f.network?.kind !== 'ipv4') return;
+        const v = dv(r);
+        const at = f.network.offset;
+        if (f.network.repr.src === 0xc633640a) v.setUint32(at + 12, 0xac110002);
+        if (f.network.repr.dst === 0xc633640a) v.setUint32(at + 16, 0xac110002);
+      }),
+    );
+    const f = runCompare([fixture('nat-basic', 'dh.eth0.pcap'), copy]).report.files[0]!;
+    expect(f.differences.every((d) => d.kind === 'field')).toBe(true);
+    expect(f.framesAligned).toBe(16);
+    expect(fieldDiffs(f)[0]).toEqual({ kind: 'field', frameA: 5, frameB: 5, field: 'ipv4.src', a: '198.51.100.10', b: '172.17.0.2' });
+    expect(fieldDiffs(f)).toHaveLength(10);
+  });
+});
+
 describe('normalisation absorbs what differs between honest runs', () => {
   it('MACs, ports, ISNs, timestamps, ICMP ids and IP ids changed consistently: still a match', () => {
     const dir = copyScenario('nat-basic', tempDir('honest'), (_, recs) => honestRerun(recs));
