@@ -433,20 +433,29 @@ export class Slirp implements SlirpTcbOwner {
     const t = new SlirpTcb(this, dst, dport, src, sport, this.nextIss(), 'CONNECTING');
     t.acceptSyn(seg);
     this.tcbs.set(this.key(dst, dport, src, sport), t);
-    const conn = this.outside.tcp.connect({ dst: out, dport }, {
-      onConnect: () => t.hostConnected(),
-      onData: (bytes) => t.fromHost(bytes),
-      onPeerClose: () => t.hostEof(),
-      onError: (reason) => {
-        if (t.state === 'CONNECTING') {
-          this.forget(t);
-          t.host = null;
-          t.close();
-          if (reason === 'unreachable') this.icmpSendError(d, DEST_UNREACH, 0);
-          else this.respondReset(dst, dport, src, sport, seg);
-        } else if (reason === 'reset') t.hostReset();
-      },
-    });
+    let conn: TcpConnection;
+    try {
+      conn = this.outside.tcp.connect({ dst: out, dport }, {
+        onConnect: () => t.hostConnected(),
+        onData: (bytes) => t.fromHost(bytes),
+        onPeerClose: () => t.hostEof(),
+        onError: (reason) => {
+          if (t.state === 'CONNECTING') {
+            this.forget(t);
+            t.host = null;
+            t.close();
+            if (reason === 'unreachable') this.icmpSendError(d, DEST_UNREACH, 0);
+            else this.respondReset(dst, dport, src, sport, seg);
+          } else if (reason === 'reset') t.hostReset();
+        },
+      });
+    } catch {
+      // socket/connect failed at once (no free port): tcp_input's fconnect failure path.
+      this.forget(t);
+      t.close();
+      this.respondReset(dst, dport, src, sport, seg);
+      return;
+    }
     t.host = hostSide(conn);
   }
 
