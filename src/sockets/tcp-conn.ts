@@ -287,6 +287,8 @@ export class TcpConnection {
   private synackSentAt = 0;
 
   private appClosed = false;
+  /** shutdown(SHUT_WR) was called. */
+  private wrShut = false;
   private closeNotified = false;
   private delivered: Uint8Array[] = [];
   private peerClosePending = false;
@@ -333,7 +335,7 @@ export class TcpConnection {
 
   /** Queue bytes for sending (copied); they go out in MSS-sized segments, PSH on a write's last. */
   send(bytes: Uint8Array): void {
-    if (this.appClosed || !this.canSend()) throw new Error(`TCP send in state ${this.state}`);
+    if (this.appClosed || this.wrShut || !this.canSend()) throw new Error(`TCP send in state ${this.state}`);
     if (bytes.length === 0) return;
     this.appendSndBuf(bytes);
     this.writeSeq = seqAdd(this.writeSeq, bytes.length);
@@ -345,6 +347,10 @@ export class TcpConnection {
   close(): void {
     if (this.appClosed) return;
     this.appClosed = true;
+    if (this.wrShut) {
+      if (this.state === 'FIN_WAIT_2') this.armFinWait2();
+      return;
+    }
     switch (this.state) {
       case 'SYN_SENT':
         this.done(null);
@@ -364,6 +370,26 @@ export class TcpConnection {
         return;
     }
   }
+
+  /** shutdown(SHUT_WR): a FIN after the queued data; the connection goes on receiving. */
+  shutdown(): void {
+    if (this.appClosed || this.wrShut) return;
+    if (this.state === 'SYN_SENT') {
+      this.close();
+      return;
+    }
+    this.wrShut = true;
+    if (this.state === 'ESTABLISHED') {
+      this.state = 'FIN_WAIT_1';
+      this.queueFin();
+    } else if (this.state === 'CLOSE_WAIT') {
+      this.state = 'LAST_ACK';
+      this.queueFin();
+    }
+  }
+
+  /** TCP_NODELAY: no Nagle hold-back of small segments. */
+  noDelay = false;
 
   /** Abort with a RST (SO_LINGER 0 / tcp_disconnect). */
   abort(): void {
@@ -1296,6 +1322,14 @@ export class TcpConnection {
   /** Hand in-order data and EOF to the application, then tcp_cleanup_rbuf's ACK decision. */
   private flushToApp(): void {
     if (this.delivered.length === 0 && !this.peerClosePending) return;
+    this.flushData();
+    if (this.closeAfterFlush) {
+      this.closeAfterFlush = false;
+      this.notifyClose();
+    }
+  }
+
+  private flushData(): void {
     const chunks = this.delivered;
     this.delivered = [];
     let copied = 0;
@@ -1333,8 +1367,12 @@ export class TcpConnection {
     this.delackTimer.cancel();
     this.ackScheduled = false;
     this.waitTimer.armAfter(TCP_TIMEWAIT_LEN);
-    this.notifyClose();
+    // the application hears of the close after the data and EOF that came with it
+    if (this.delivered.length > 0 || this.peerClosePending) this.closeAfterFlush = true;
+    else this.notifyClose();
   }
+
+  private closeAfterFlush = false;
 
   /** An orphaned FIN_WAIT_2 lives tcp_fin_timeout as a timewait minisock (IP id 0 from then on). */
   private armFinWait2(): void {
@@ -1439,7 +1477,7 @@ export class TcpConnection {
       const end = seqAdd(this.sndNxt, len);
       const fin = wantFin && end === this.writeSeq;
       // Nagle with Minshall's variant: hold a small segment while another small one is unacked.
-      if (len < this.mssCache && !fin && len === unsent && seqGt(this.sndSml, this.sndUna) && seqLe(this.sndSml, this.sndNxt)) break;
+      if (!this.noDelay && len < this.mssCache && !fin && len === unsent && seqGt(this.sndSml, this.sndUna) && seqLe(this.sndSml, this.sndNxt)) break;
       if (len === 0 && !fin) break;
       let flags = ACK;
       if (fin) flags |= FIN;

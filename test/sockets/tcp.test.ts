@@ -636,6 +636,39 @@ describe('ACK timing', () => {
   });
 });
 
+describe('Nagle and half-close', () => {
+  it('a second small write waits for the ACK of the first (Nagle/Minshall); TCP_NODELAY sends it at once', () => {
+    for (const noDelay of [false, true]) {
+      const w = world(13, 1 * MS);
+      w.server.tcp.listen({ addr: 0, port: 80 }, (c) => (c.handlers = {}));
+      w.client.tcp.connect({ dst: w.server.addr, dport: 80 }, { onConnect: (c) => ((c.noDelay = noDelay), c.send(enc('a')), c.send(enc('b'))) });
+      w.engine.run(1 * SEC);
+      const [a, b] = w.net.log.filter((p) => p.tcp.payload.length > 0);
+      expect(flagString(a!.tcp.flags)).toBe('P.');
+      expect(flagString(b!.tcp.flags)).toBe('P.');
+      if (noDelay) expect(b!.t).toBe(a!.t);
+      else expect(b!.t).toBe(w.net.log.find((p) => p.src === w.server.addr && p.tcp.ack === b!.tcp.seq)!.t + 1 * MS);
+    }
+  });
+
+  it('shutdown(SHUT_WR): our FIN goes out, the reply still comes in, then the peer’s FIN', () => {
+    const w = world(14, 1 * MS);
+    w.server.tcp.listen({ addr: 0, port: 80 }, (c) => {
+      const parts: Uint8Array[] = [];
+      c.handlers = { onData: (b) => parts.push(b), onPeerClose: (s) => (s.send(enc(`got ${Buffer.concat(parts).length}`)), s.close()) };
+    });
+    const events: string[] = [];
+    const conn = w.client.tcp.connect(
+      { dst: w.server.addr, dport: 80 },
+      { onConnect: (c) => (c.send(enc('hello')), c.shutdown()), onData: (b) => events.push(Buffer.from(b).toString()), onPeerClose: (c) => (events.push('eof'), c.close()), onClose: () => events.push('close') },
+    );
+    w.engine.run(5 * SEC);
+    expect(events).toEqual(['got 5', 'eof', 'close']);
+    expect(conn.state).toBe('TIME_WAIT');
+    expect(() => conn.send(enc('x'))).toThrow();
+  });
+});
+
 describe('closing', () => {
   it('the active closer holds TIME_WAIT for 60 s, then the socket is gone', () => {
     const w = world();
