@@ -264,4 +264,33 @@ describe('slirp beyond the capture', () => {
     expect(reply.network?.kind === 'ipv4' && reply.network.repr.ttl).toBe(255);
     expect(ours(caps, 'vh.eth0').filter((f) => f.network?.kind === 'ipv4')).toEqual([]);
   });
+
+  it('UDP: one host socket per guest port — two datagrams from one guest port leave from one host port, TTL - 1', () => {
+    const s = parseScenario(
+      scenarioText('      vg: { mode: user }', '  - { at: 0ms, from: vg, udp: "198.51.100.1:7", send: "a", sport: 5000 }\n  - { at: 3s, from: vg, udp: "198.51.100.1:7", send: "b", sport: 5000 }'),
+      't.yaml',
+    );
+    const { summary, caps } = runPlan(s);
+    expect(summary.traffic.map((t) => t.result)).toEqual(['ok', 'ok']);
+    const out = ours(caps, 'vh.eth0').filter((f) => f.transport?.kind === 'udp' && f.transport.repr.dstPort === 7);
+    expect(out.length).toBe(2);
+    const ports = out.map((f) => (f.transport?.kind === 'udp' ? f.transport.repr.srcPort : 0));
+    expect(ports[0]).toBe(ports[1]);
+    expect(ports[0]).not.toBe(5000);
+    expect(out.map((f) => (f.network?.kind === 'ipv4' ? f.network.repr.ttl : 0))).toEqual([63, 63]);
+  });
+
+  it('no route on the host: the guest’s SYN is answered with ICMP net unreachable from 10.0.2.2 (TOS 0xc0, TTL 255)', () => {
+    const text = scenarioText('      vg: { mode: user }', '  - { at: 0ms, from: vg, tcp: "203.0.113.7:80", send: "x", timeout: 2s }').replace(
+      '    routes: [ { to: default, via: 198.51.100.1 } ]\n',
+      '',
+    );
+    const { summary, caps } = runPlan(parseScenario(text, 't.yaml'));
+    expect(summary.traffic[0]!.result).toBe('unreachable');
+    const icmp = ours(caps, 'vg.eth0').find((f) => f.transport?.kind === 'icmpv4')!;
+    expect(icmp.transport?.kind === 'icmpv4' && [icmp.transport.repr.type, icmp.transport.repr.code]).toEqual([3, 0]);
+    const ip = icmp.network?.kind === 'ipv4' ? icmp.network.repr : null;
+    expect(ip && [formatIpv4(ip.src), ip.tos, ip.ttl]).toEqual(['10.0.2.2', 0xc0, 255]);
+    expect(ours(caps, 'vh.eth0').filter((f) => f.network?.kind === 'ipv4')).toEqual([]);
+  });
 });
