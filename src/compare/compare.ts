@@ -18,11 +18,11 @@ import type { CaptureSide, CaptureStream, CompareOptions, CompareReport, Differe
 
 /** One-to-one correspondence between A's and B's values of one token kind. */
 class Bijection {
-  private readonly ab = new Map<string, number | string>();
-  private readonly ba = new Map<string, number | string>();
-  check(kind: string, a: number | string, b: number | string): boolean {
-    const ka = `${kind}|${a}`;
-    const kb = `${kind}|${b}`;
+  private readonly ab = new Map<string, Field>();
+  private readonly ba = new Map<string, Field>();
+  check(a: Field, b: Field): boolean {
+    const ka = `${a.kind}|${a.value}`;
+    const kb = `${b.kind}|${b.value}`;
     const x = this.ab.get(ka);
     const y = this.ba.get(kb);
     if (x === undefined && y === undefined) {
@@ -30,7 +30,16 @@ class Bijection {
       this.ba.set(kb, a);
       return true;
     }
-    return x === b && y === a;
+    return x?.value === b.value && y?.value === a.value;
+  }
+  /** Why a check failed: what each value is already bound to. */
+  why(a: Field, b: Field): string {
+    const x = this.ab.get(`${a.kind}|${a.value}`);
+    const y = this.ba.get(`${b.kind}|${b.value}`);
+    const parts: string[] = [];
+    if (x !== undefined && x.value !== b.value) parts.push(`A's ${a.shown} is B's ${x.shown} elsewhere`);
+    if (y !== undefined && y.value !== a.value) parts.push(`B's ${b.shown} is A's ${y.shown} elsewhere`);
+    return parts.join('; ');
   }
 }
 
@@ -77,11 +86,15 @@ function compareFields(fa: Field[], fb: Field[], bij: Bijection): FieldResult {
     if (a.kind !== b.kind) same = false;
     else if (a.kind === 'lit') same = a.value === b.value;
     else if (a.kind === 'bytes') same = sameBytes(a.bytes!, b.bytes!);
-    else same = bij.check(a.kind, a.value, b.value);
+    else same = bij.check(a, b);
     if (same) res.matched++;
     else if (a.kind === 'bytes' && b.kind === 'bytes') {
       const [x, y] = bytesDiff(a.bytes!, b.bytes!);
       res.diffs.push({ field: a.name, a: x, b: y });
+    } else if (a.kind === b.kind) {
+      // a token that does not correspond: say what it corresponds to elsewhere
+      const why = a.kind === 'lit' ? '' : bij.why(a, b);
+      res.diffs.push({ field: a.name, a: a.shown, b: why === '' ? b.shown : `${b.shown} [${why}]` });
     } else res.diffs.push({ field: a.name, a: a.shown, b: b.shown });
   }
   for (const b of fb) {
