@@ -1042,8 +1042,10 @@ export class TcpConnection {
       this.rcvNxt = seqAdd(this.rcvNxt, len);
     }
     if (finOk) this.rcvFin();
-    this.ofoDrain();
-    if (this.ofo.length === 0) this.sackEdges.length = 0;
+    if (this.ofo.length > 0) {
+      this.ofoDrain();
+      this.updateSackBlocks();
+    }
   }
 
   private ackNowFlag = false;
@@ -1058,11 +1060,21 @@ export class TcpConnection {
     let i = 0;
     while (i < this.ofo.length && seqLt(this.ofo[i]!.seq, seq)) i++;
     this.ofo.splice(i, 0, { seq, data, fin });
-    // SACK blocks: the block holding this segment first, then the others (tcp_sack_new_ofo_skb)
+    this.sackRecent = seq;
+    this.updateSackBlocks();
+  }
+
+  /** Start of the out-of-order segment that arrived last: its SACK block goes first. */
+  private sackRecent = 0;
+
+  /** The SACK blocks of the out-of-order queue, the most recent first (tcp_sack_new_ofo_skb), none
+   *  at or below rcv_nxt (tcp_sack_remove). */
+  private updateSackBlocks(): void {
     const blocks: number[] = [];
     for (const e of this.ofo) {
       const s = e.seq;
-      const en = seqAdd(e.seq, e.data.length);
+      const en = seqAdd(e.seq, e.data.length + (e.fin ? 1 : 0));
+      if (seqLe(en, this.rcvNxt)) continue;
       const n = blocks.length;
       if (n > 0 && seqGe(blocks[n - 1]!, s)) {
         if (seqGt(en, blocks[n - 1]!)) blocks[n - 1] = en;
@@ -1071,9 +1083,9 @@ export class TcpConnection {
       }
     }
     const edges: number[] = [];
-    const end = seqAdd(seq, data.length);
+    const seq = this.sackRecent;
     for (let k = 0; k < blocks.length; k += 2) {
-      if (seqLe(blocks[k]!, seq) && seqGe(blocks[k + 1]!, end)) edges.unshift(blocks[k]!, blocks[k + 1]!);
+      if (seqLe(blocks[k]!, seq) && seqGt(blocks[k + 1]!, seq)) edges.unshift(blocks[k]!, blocks[k + 1]!);
       else edges.push(blocks[k]!, blocks[k + 1]!);
     }
     this.sackEdges = edges;

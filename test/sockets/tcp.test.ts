@@ -529,8 +529,18 @@ describe('data transfer', () => {
       [4, 20],
     ] as const) {
       const rng = new Prng(seed * 1000 + lossPct);
-      const { got, data, serverClosed, conn } = bulk(seed, 200_000, (p) => p.tcp.flags !== 0x02 && rng.below(100) < lossPct);
+      const { w, got, data, serverClosed, conn } = bulk(seed, 200_000, (p) => p.tcp.flags !== 0x02 && rng.below(100) < lossPct);
       expect(Buffer.compare(got, Buffer.from(data)), `seed ${seed} loss ${lossPct}%`).toBe(0);
+      // SACK blocks are never empty and never at or below the cumulative ACK (D-SACK first blocks aside)
+      for (const p of w.net.log) {
+        for (const o of p.tcp.options) {
+          if (o.kind !== 'sack') continue;
+          o.blocks.forEach((b, i) => {
+            expect(((b.right - b.left) | 0) > 0).toBe(true);
+            if (i > 0 || ((b.right - p.tcp.ack) | 0) > 0) expect(((b.left - p.tcp.ack) | 0) > 0).toBe(true);
+          });
+        }
+      }
       expect(serverClosed, `seed ${seed} loss ${lossPct}%`).toBe(true);
       expect(['TIME_WAIT', 'CLOSED']).toContain(conn.state);
     }
