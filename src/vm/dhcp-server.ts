@@ -26,7 +26,7 @@ import type { NetDevice } from '../devices/device.js';
 import type { UdpSocket } from '../sockets/udp.js';
 import type { DhcpServerPlan } from '../plan/plan.js';
 import { Nud } from '../stack/neighbour.js';
-import { MAC_BROADCAST, parseIpv4, prefixMask } from '../wire/addr.js';
+import { MAC_BROADCAST, parseIpv4, parseMac, prefixMask } from '../wire/addr.js';
 import {
   BOOTREPLY,
   BOOTREQUEST,
@@ -80,7 +80,7 @@ export class DhcpServer {
     this.serverMac = 0x080027000000 + (rng.u32() & 0xffffff);
     this.rawId = rng.u32() & 0xffff;
     for (const h of plan.hosts ?? []) {
-      const mac = Number.parseInt(h.mac.replace(/:/g, ''), 16);
+      const mac = parseMac(h.mac);
       const ip = parseIpv4(h.ip);
       this.fixed.set(mac, ip);
       this.reserved.add(ip);
