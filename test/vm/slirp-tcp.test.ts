@@ -35,9 +35,10 @@ function setup(guestMss = 1460, guestWin = 64240) {
       forgotten = true;
     },
   };
-  const host = { sent: [] as number[], closed: 0, aborted: 0 };
+  const host = { sent: [] as number[], shut: 0, closed: 0, aborted: 0 };
   const side: HostSide = {
     send: (b) => host.sent.push(b.length),
+    shutdown: () => host.shut++,
     close: () => host.closed++,
     abort: () => host.aborted++,
   };
@@ -92,7 +93,7 @@ describe('slirp TCP towards the guest', () => {
     t.input(seg(ACK, guestIsn + 1, 64002));
     out.length = 0;
     t.input(seg(FIN | ACK, guestIsn + 1, 64002));
-    expect(host.closed).toBe(1);
+    expect([host.shut, host.closed]).toEqual([1, 0]);
     expect(out).toEqual([]);
     expect(t.state).toBe('CLOSE_WAIT');
     engine.after(0.1 * MS, () => t.hostEof());
@@ -104,6 +105,7 @@ describe('slirp TCP towards the guest', () => {
     expect(t.state).toBe('LAST_ACK');
     t.input(seg(ACK, guestIsn + 2, 64003));
     expect(t.state).toBe('CLOSED');
+    expect(host.closed).toBe(1);
     expect(forgotten()).toBe(true);
   });
 

@@ -599,6 +599,7 @@ function hostSide(conn: TcpConnection): HostSide {
     send: (b) => {
       if (conn.state === 'ESTABLISHED' || conn.state === 'CLOSE_WAIT' || conn.state === 'SYN_SENT') conn.send(b);
     },
+    shutdown: () => conn.shutdown(),
     close: () => conn.close(),
     abort: () => conn.abort(),
   };

@@ -72,7 +72,9 @@ export interface SlirpTcbOwner {
 /** The host side of a relayed connection (a TcpConnection of the host's stack, or a test double). */
 export interface HostSide {
   send(bytes: Uint8Array): void;
-  /** shutdown(SHUT_WR) / close(2). */
+  /** shutdown(SHUT_WR): the guest sent its FIN; answers may still come. */
+  shutdown(): void;
+  /** close(2) (closesocket when the TCB is freed). */
   close(): void;
   /** Drop with a RST (guest reset the connection). */
   abort(): void;
@@ -282,7 +284,7 @@ export class SlirpTcb {
       if (first) {
         this.rcvNxt = add(this.rcvNxt, 1);
         // sofwdrain: nothing is buffered, so the host socket is shut down for writing now.
-        this.host?.close();
+        this.host?.shutdown();
         this.delack = true;
         if (!this.fastTimer.armed) this.fastTimer.armAfter(TIMEOUT_FAST_NS);
       }
