@@ -754,7 +754,11 @@ export class TcpConnection {
 
     // data and FIN
     if (seg.dataLen > 0 || f & FIN) {
-      if (this.state === 'ESTABLISHED' || this.state === 'FIN_WAIT_1' || this.state === 'FIN_WAIT_2') {
+      const st = this.state;
+      if (st === 'CLOSE_WAIT' || st === 'CLOSING' || st === 'LAST_ACK') {
+        // after the peer's FIN only its retransmissions come: they are acknowledged at once
+        if (seqLt(seg.seq, this.rcvNxt)) this.dataQueue(seg);
+      } else if (st === 'ESTABLISHED' || st === 'FIN_WAIT_1' || st === 'FIN_WAIT_2') {
         if (this.appClosed && seg.dataLen > 0 && seqGt(seqAdd(seg.seq, seg.dataLen), this.rcvNxt)) {
           // Data for a socket the application closed: tcp_rcv_state_process resets.
           this.owner.sendReset(seg);

@@ -716,6 +716,25 @@ describe('closing', () => {
     expect(client.state).toBe('TIME_WAIT');
   });
 
+  it('LAST_ACK: a retransmitted FIN is acked at once; the lost FIN is retransmitted; both sides end', () => {
+    const w = world(15, 1 * MS);
+    let droppedFin: Pkt | undefined;
+    w.net.drop = (p) => (!droppedFin && p.src === w.server.addr && p.tcp.flags & 0x01 ? ((droppedFin = p), true) : false);
+    const { client } = requestReply(w, 8000, REQ43, REPLY43);
+    w.engine.run(1 * MS);
+    const server = w.server.tcp.connections()[0];
+    w.engine.run(5 * SEC);
+    expect(droppedFin).toBeDefined();
+    const clientFins = w.net.log.filter((p) => p.src === w.client.addr && p.tcp.flags & 0x01);
+    expect(clientFins.length).toBeGreaterThanOrEqual(2);
+    const again = clientFins[1]!;
+    const answers = w.net.log.filter((p) => p.src === w.server.addr && p.t === again.t + 1 * MS);
+    expect(answers.some((a) => flagString(a.tcp.flags) === '.' && a.tcp.ack === ((again.tcp.seq + 1) >>> 0))).toBe(true);
+    expect(w.net.log.filter((p) => p.src === w.server.addr && p.tcp.flags & 0x01).length).toBe(2);
+    expect(server!.state).toBe('CLOSED');
+    expect(client.state).toBe('TIME_WAIT');
+  });
+
   it('RST for a connection: the peer sees reset', () => {
     const w = world();
     let serverErr = '';
