@@ -17,6 +17,7 @@ import { formatIpv4 } from '../../src/wire/addr.js';
 import { CaptureSet } from '../../src/world/captures.js';
 import { World, type RunSummary } from '../../src/world/world.js';
 import { run, toolAvailable } from '../capture/tools.js';
+import { captureStreams, compareCaptures, formatReport } from '../../src/compare/index.js';
 
 const FIX = 'fixtures/real-captures/vm-nat';
 const SLIRP_MAC = 0x52550a000202;
@@ -149,6 +150,20 @@ describe('slirp against the real vm-nat capture', () => {
     for (const [mine, theirs] of [['vh.eth0', 'vh.eth0.pcap'], ['server.eth0', 'server.eth0.pcap']] as const) {
       expect(signature(withoutTrailingArp(ours(caps, mine))), mine).toEqual(signature(withoutTrailingArp(real(theirs))));
     }
+  });
+
+  it('src/compare’s verdict on the three interfaces (vg.eth0 paired with vg.tap0) is a match', () => {
+    const mine = {
+      name: 'emulator',
+      streams: ['vg.eth0', 'vh.eth0', 'server.eth0'].flatMap((n) => captureStreams(`${n}.pcap`, readCapture(caps.bytes(n), n))),
+    };
+    const theirs = {
+      name: FIX,
+      streams: ['vg.tap0', 'vh.eth0', 'server.eth0'].flatMap((n) => captureStreams(`${n}.pcap`, readCaptureFile(join(FIX, `${n}.pcap`)))),
+    };
+    const r = compareCaptures(mine, theirs, { pairs: [['vg.eth0', 'vg.tap0'], ['vh.eth0', 'vh.eth0'], ['server.eth0', 'server.eth0']] });
+    expect(r.verdict, formatReport(r)).toBe('match');
+    expect(r.files.map((f) => f.framesAligned)).toEqual(r.files.map((f) => f.framesB));
   });
 
   it('libslirp’s own numbers: ids 0,1,2,… across ICMP, TCP and UDP, ISS 64001, 64-byte ARP reply', () => {
