@@ -15,7 +15,9 @@
 //             which is what lets the VM's traffic start (World/Apps hold it until then).
 // Retransmission (send_discover): after initial_interval (3 s, clparse.c's default), then
 // interval += random(2 * interval), capped at backoff_cutoff (15 s); an unanswered REQUEST goes back
-// to DISCOVER. Not emulated: renewals (T1/T2),
+// to DISCOVER. With no lease 60 s after starting (`timeout`, clparse.c) dhclient gives up ("No
+// DHCPOFFERS received"): `onGiveUp` fires (the guest's programs then run without a network, as they
+// would after boot); its retry 300 s later (retry_interval) is not emulated. Not emulated: renewals (T1/T2),
 // the DHCPDECLINE after an ARP check (dhclient has none on Linux), options beyond those listed.
 
 import type { Host } from '../stack/host.js';
@@ -45,6 +47,8 @@ const SEC = 1e9;
 /** clparse.c: top_level_config.initial_interval and backoff_cutoff. */
 const INITIAL_INTERVAL_S = 3;
 const BACKOFF_CUTOFF_S = 15;
+/** clparse.c: top_level_config.timeout — how long dhclient tries before giving up. */
+const GIVE_UP_S = 60;
 /** Debian's /etc/dhcp/dhclient.conf `request` list as option codes. */
 export const DHCLIENT_PRL = Uint8Array.of(1, 28, 2, 3, 15, 6, 119, 12, 44, 47, 26, 121, 42);
 
@@ -63,6 +67,9 @@ export class DhcpClient {
   state: State = 'INIT';
   lease: DhcpLease | null = null;
   onBound: ((lease: DhcpLease) => void) | null = null;
+  /** No lease within 60 s: dhclient gave up. */
+  onGiveUp: (() => void) | null = null;
+  gaveUp = false;
   /** Messages sent and received, for tests and the summary. */
   readonly log: { dir: 'out' | 'in'; type: number }[] = [];
   private readonly dev: NetDevice;
@@ -72,6 +79,7 @@ export class DhcpClient {
   private interval = INITIAL_INTERVAL_S;
   private offered: { addr: number; server: number } | null = null;
   private readonly timer: Timer;
+  private readonly giveUpTimer: Timer;
   private readonly tap: CaptureTap;
   private readonly hostname: Uint8Array;
 
@@ -84,6 +92,13 @@ export class DhcpClient {
     this.rng = host.rng.fork(`dhclient:${ifname}`);
     this.hostname = new TextEncoder().encode(hostname);
     this.timer = new Timer(host.engine, () => this.timeout());
+    this.giveUpTimer = new Timer(host.engine, () => {
+      if (this.state === 'BOUND') return;
+      this.stop();
+      this.state = 'INIT';
+      this.gaveUp = true;
+      this.onGiveUp?.();
+    });
     this.tap = {
       frame: (_t, bytes, offset, length, direction) => {
         if (direction !== 'in') return;
@@ -103,11 +118,13 @@ export class DhcpClient {
     this.firstSending = this.host.engine.now;
     this.interval = INITIAL_INTERVAL_S;
     this.state = 'SELECTING';
+    this.giveUpTimer.armAfter(GIVE_UP_S * SEC);
     this.send(DhcpType.DISCOVER);
   }
 
   stop(): void {
     this.timer.cancel();
+    this.giveUpTimer.cancel();
     const i = this.dev.taps.indexOf(this.tap);
     if (i >= 0) this.dev.taps.splice(i, 1);
   }

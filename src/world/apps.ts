@@ -92,7 +92,8 @@ export class Apps {
     }
     u.clients++;
     const gate = u;
-    c.onBound = () => {
+    // Bound, or dhclient gave up (its programs then run without a network, as after a real boot).
+    c.onBound = c.onGiveUp = () => {
       if (--gate.clients > 0) return;
       this.unconfigured.delete(ns.name);
       for (const run of gate.waiting) run();

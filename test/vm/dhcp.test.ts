@@ -266,19 +266,27 @@ describe('DHCP client (ISC dhclient)', () => {
     expect(c.log.map((l) => `${l.dir} ${l.type}`)).toEqual(['out 1', 'in 2', 'out 3', 'in 5']);
   });
 
-  it('without a server: DISCOVER again after 3 s, then growing intervals up to 15 s, secs counting up', () => {
+  it('without a server: DISCOVER again after 3 s, growing intervals up to 15 s, secs counting up; gives up at 60 s', () => {
     const w = new World({ seed: 3 });
     const c0 = w.namespace('c');
     c0.nic('eth0', w.wire('lan'), { mac: '02:00:00:00:00:02' });
     const caps = CaptureSet.memory();
     w.capture(caps, [{ ns: 'c', ifname: 'eth0', captureName: 'c.eth0' }]);
     const c = new DhcpClient(c0.host, 'eth0', 'c');
+    let gaveUpAt = -1;
+    c.onGiveUp = () => {
+      gaveUpAt = w.engine.now;
+    };
     w.engine.at(0, () => c.start());
-    w.run(60 * SEC);
+    w.run(200 * SEC);
+    expect(gaveUpAt).toBe(60 * SEC);
+    expect(c.gaveUp).toBe(true);
     const recs = readCapture(caps.bytes('c.eth0'), 'c.eth0').records;
     const times = recs.map((r) => Number(r.timeNs) / SEC);
     const gaps = times.slice(1).map((t, i) => t - times[i]!);
     expect(gaps[0]).toBeCloseTo(3, 6);
+    expect(times[times.length - 1]! - times[0]!).toBeLessThan(60);
+    expect(times.length).toBeGreaterThan(4);
     expect(gaps.every((g) => g >= 3 - 1e-9 && g <= 15 + 1e-9)).toBe(true);
     const secs = recs.map((r) => decodeDhcp(decodeFrame(r.data, 0, r.data.length).transport?.kind === 'udp' ? (decodeFrame(r.data, 0, r.data.length).transport as { repr: { payload: Uint8Array } }).repr.payload : new Uint8Array())!.secs);
     expect(secs[0]).toBe(0);
