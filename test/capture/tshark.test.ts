@@ -7,75 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PcapWriter, PcapngWriter, readCaptureFile } from '../../src/capture/index.js';
 import { conversation, type TestFrame } from './frames.js';
-import { run, toolAvailable } from './tools.js';
-
-const SEVERITY_ERROR = 0x800000;
-
-interface TsharkFrame {
-  number: number;
-  malformed: boolean;
-  severities: number[];
-  messages: string;
-  checksumStatuses: string[];
-  comment: string;
-  ifName: string;
-}
-
-/** One row per frame: malformed flag, expert severities, checksum statuses of every layer. */
-function tsharkFrames(file: string): TsharkFrame[] {
-  const r = run('tshark', [
-    '-r', file,
-    '-o', 'ip.check_checksum:TRUE',
-    '-o', 'tcp.check_checksum:TRUE',
-    '-o', 'udp.check_checksum:TRUE',
-    '-T', 'fields',
-    '-E', 'separator=|',
-    '-E', 'occurrence=a',
-    '-E', 'aggregator=,',
-    '-e', 'frame.number',
-    '-e', '_ws.malformed',
-    '-e', '_ws.expert.severity',
-    '-e', '_ws.expert.message',
-    '-e', 'ip.checksum.status',
-    '-e', 'tcp.checksum.status',
-    '-e', 'udp.checksum.status',
-    '-e', 'icmp.checksum.status',
-    '-e', 'frame.comment',
-    '-e', 'frame.interface_name',
-  ]);
-  expect(r.status, r.stderr).toBe(0);
-  return r.stdout
-    .split('\n')
-    .filter((l) => l.length > 0)
-    .map((line) => {
-      const [num, malformed, sev, msg, ip, tcp, udp, icmp, comment, ifName] = line.split('|');
-      return {
-        number: Number(num),
-        malformed: (malformed ?? '') !== '',
-        severities: (sev ?? '').split(',').filter((s) => s !== '').map(Number),
-        messages: msg ?? '',
-        checksumStatuses: [ip, tcp, udp, icmp].flatMap((s) => (s ?? '').split(',')).filter((s) => s !== ''),
-        comment: comment ?? '',
-        ifName: ifName ?? '',
-      };
-    });
-}
-
-/** The problems tshark sees in a file: malformed frames, expert errors, checksums that are not good. */
-function problems(file: string): string[] {
-  const out: string[] = [];
-  for (const f of tsharkFrames(file)) {
-    if (f.malformed) out.push(`frame ${f.number}: malformed`);
-    if (f.severities.some((s) => s >= SEVERITY_ERROR)) out.push(`frame ${f.number}: expert error: ${f.messages}`);
-    // 0 = bad, 1 = good, 2 = not verified (an ICMP error's quoted, cut transport header)
-    if (f.checksumStatuses.includes('0')) out.push(`frame ${f.number}: bad checksum`);
-  }
-  // the same through -z expert,error, the summary a person would read
-  const z = run('tshark', ['-r', file, '-q', '-o', 'tcp.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE', '-o', 'ip.check_checksum:TRUE', '-z', 'expert,error']);
-  const m = /Errors \((\d+)\)/.exec(z.stdout);
-  if (m !== null && Number(m[1]) > 0) out.push(`expert summary: ${m[1]} errors`);
-  return out;
-}
+import { run, toolAvailable, tsharkFrames, tsharkProblems as problems } from './tools.js';
 
 function capinfos(file: string): string {
   const r = run('capinfos', [file]);
