@@ -137,6 +137,10 @@ export interface TcpOwner {
   accept(conn: TcpConnection): boolean;
   /** tcp_v4_send_reset: answer `seg` with a RST from the control socket. */
   sendReset(seg: Segment): void;
+  /** secure_tcp_seq: the ISN for a 4-tuple (a keyed hash plus a clock ticking every 64 ns). */
+  isnFor(laddr: number, lport: number, raddr: number, rport: number): number;
+  /** The TS offset for a 4-tuple (keyed hash; Linux 6.18 derives it with the ISN). */
+  tsOffsetFor(laddr: number, lport: number, raddr: number, rport: number): number;
 }
 
 /** A sent, not yet acknowledged segment (an skb of the retransmit queue). */
@@ -498,8 +502,8 @@ export class TcpConnection {
   /** tcp_v4_connect + tcp_connect: choose ISN, TS offset, IP id; send the SYN. */
   startConnect(mtu: number): boolean {
     const rng = this.owner.rng;
-    this.iss = rng.u32();
-    this.tsOffset = rng.u32();
+    this.iss = this.owner.isnFor(this.laddr, this.lport, this.raddr, this.rport);
+    this.tsOffset = this.owner.tsOffsetFor(this.laddr, this.lport, this.raddr, this.rport);
     this.ipId = rng.u32() & 0xffff;
     this.advmss = mtu - 40;
     this.pmtu = mtu;
@@ -528,12 +532,12 @@ export class TcpConnection {
     return ok;
   }
 
-  /** tcp_conn_request + tcp_openreq_init_rwin: a request sock answering `seg`'s SYN with a SYN-ACK. */
-  startPassive(seg: Segment, mtu: number): void {
-    const rng = this.owner.rng;
+  /** tcp_conn_request + tcp_openreq_init_rwin: a request sock answering `seg`'s SYN with a SYN-ACK
+   *  (`isn`: the one a TIME_WAIT predecessor dictates, else random). */
+  startPassive(seg: Segment, mtu: number, isn = 0): void {
     const o = seg.opts;
-    this.iss = rng.u32();
-    this.tsOffset = rng.u32();
+    this.iss = isn !== 0 ? isn : this.owner.isnFor(this.laddr, this.lport, this.raddr, this.rport);
+    this.tsOffset = this.owner.tsOffsetFor(this.laddr, this.lport, this.raddr, this.rport);
     this.irs = seg.seq;
     this.rcvNxt = seqAdd(seg.seq, 1);
     this.rcvWup = this.rcvNxt;
@@ -1403,24 +1407,34 @@ export class TcpConnection {
       this.done(null);
       return;
     }
-    if (f & SYN && !(f & ACK) && seqGt(seg.seq, this.rcvNxt)) {
-      // A new incarnation: the TIME_WAIT socket gives way (the owner retries the listener).
+    const o = seg.opts;
+    const pawsReject = this.tsOk && o.ts && this.tsRecentSet && seqLt(o.tsval, this.tsRecent);
+    if (f & SYN && !(f & ACK) && !pawsReject && (seqGt(seg.seq, this.rcvNxt) || (this.tsOk && o.ts && seqGt(o.tsval, this.tsRecent)))) {
+      // A new incarnation: the TIME_WAIT socket gives way and the owner hands the SYN to the
+      // listener, whose SYN-ACK starts at tw_snd_nxt + 65535 + 2 (tcp_timewait_state_process).
+      this.reopenIsn = seqAdd(this.sndNxt, 65537) || 1;
       this.reopen = true;
       this.done(null);
       return;
     }
     if (f & ACK || f & FIN) {
       const endSeq = seqAdd(seg.seq, seg.dataLen + (f & FIN ? 1 : 0));
-      if (f & FIN || seg.dataLen > 0 || !this.sequenceOk(seg.seq, endSeq)) {
-        // retransmitted FIN or out-of-window: ACK it and restart the TIME_WAIT timer
+      if (f & FIN && !pawsReject && seqAdd(seg.seq, 1) === this.rcvNxt) {
+        // the peer's FIN again (our last ACK was lost): ACK it, restart the 60 s
+        if (this.tsOk && o.ts) this.tsRecent = o.tsval;
         this.xmitRaw(this.sndNxt, ACK, 0, 0);
-        if (f & FIN) this.waitTimer.armAfter(TCP_TIMEWAIT_LEN);
+        this.waitTimer.armAfter(TCP_TIMEWAIT_LEN);
+      } else if (f & FIN || seg.dataLen > 0 || pawsReject || !this.sequenceOk(seg.seq, endSeq)) {
+        // anything else unexpected: an ACK, at most one per tcp_invalid_ratelimit
+        if (!this.oowRateLimited(seg)) this.xmitRaw(this.sndNxt, ACK, 0, 0);
       }
     }
   }
 
   /** Set when a SYN ended this TIME_WAIT: the owner hands the SYN to the listener. */
   reopen = false;
+  /** The ISN the new incarnation's SYN-ACK uses. */
+  reopenIsn = 0;
 
   private onWaitTimer(): void {
     if (this.state === 'SYN_RECV') {

@@ -110,6 +110,8 @@ export class Tcp implements TransportProtocol, TcpOwner {
   private readonly hashKey1: number;
   private readonly hashKey2: number;
   private readonly ehashKey: number;
+  private readonly seqKey: number;
+  private readonly tsKey: number;
   private readonly seg: Segment;
   private readonly rstHdr: L4Header = { src: 0, dst: 0, proto: IPPROTO_TCP, ttl: DEFAULT_TTL, tos: 0, df: true, id: 0 };
 
@@ -121,6 +123,8 @@ export class Tcp implements TransportProtocol, TcpOwner {
     this.hashKey1 = this.rng.u32();
     this.hashKey2 = this.rng.u32();
     this.ehashKey = this.rng.u32();
+    this.seqKey = this.rng.u32();
+    this.tsKey = this.rng.u32();
     this.seg = {
       bytes: new Uint8Array(0),
       off: 0,
@@ -244,21 +248,23 @@ export class Tcp implements TransportProtocol, TcpOwner {
     s.tos = b[ipOff + IPV4.TOS]!;
 
     const conn = this.lookupEstablished(dst, s.dport, src, s.sport);
+    let isn = 0;
     if (conn) {
       conn.input(s);
       if (!conn.reopen) return;
       // a SYN that ended a TIME_WAIT goes on to the listener
+      isn = conn.reopenIsn;
     }
     const l = this.lookupListener(dst, s.dport, src, s.sport);
     if (!l) {
       this.sendReset(s);
       return;
     }
-    this.listenerInput(l, s);
+    this.listenerInput(l, s, isn);
   }
 
   /** tcp_v4_do_rcv on a listener: a SYN makes a request sock; anything else with ACK is reset. */
-  private listenerInput(l: TcpListener, s: Segment): void {
+  private listenerInput(l: TcpListener, s: Segment, isn: number): void {
     const f = s.flags;
     if (f & RST) return;
     if (f & ACK) {
@@ -269,7 +275,7 @@ export class Tcp implements TransportProtocol, TcpOwner {
     const child = new TcpConnection(this, s.dst, l.port, s.src, s.sport, {});
     child.listener = l;
     this.hash(child);
-    child.startPassive(s, this.ip.mtuFor(s.src));
+    child.startPassive(s, this.ip.mtuFor(s.src), isn);
   }
 
   /**
@@ -305,6 +311,15 @@ export class Tcp implements TransportProtocol, TcpOwner {
       if (list.length === 0) this.established.delete(key);
     }
     this.removeOwner(conn);
+  }
+
+  isnFor(laddr: number, lport: number, raddr: number, rport: number): number {
+    const h = mix(mix(mix(this.seqKey, laddr), raddr), (lport << 16) | rport);
+    return (h + Math.floor(this.ip.engine.now / 64)) >>> 0;
+  }
+
+  tsOffsetFor(laddr: number, lport: number, raddr: number, rport: number): number {
+    return mix(mix(mix(this.tsKey, laddr), raddr), (lport << 16) | rport);
   }
 
   /** tcp_v4_send_reset from the control socket: no options, window 0, IP id 0 with DF, TTL 64. */

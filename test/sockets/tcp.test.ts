@@ -735,6 +735,32 @@ describe('closing', () => {
     expect(client.state).toBe('TIME_WAIT');
   });
 
+  it('a new SYN for the 4-tuple of a TIME_WAIT socket ends it; the SYN-ACK starts at tw_snd_nxt + 65537', () => {
+    const w = world(16, 1 * MS);
+    let accepted = 0;
+    w.server.tcp.listen({ addr: 0, port: 80 }, (c) => {
+      accepted++;
+      c.handlers = { onData: () => c.close() };
+    });
+    const first = w.client.tcp.connect({ dst: w.server.addr, dport: 80, sport: 40000 }, { onConnect: (c) => c.send(enc('x')), onPeerClose: (c) => c.close() });
+    w.engine.run(1 * SEC);
+    expect(first.state).toBe('CLOSED');
+    const tw = w.server.tcp.connections()[0]!;
+    expect(tw.state).toBe('TIME_WAIT');
+    const serverFin = w.net.log.filter((p) => p.src === w.server.addr && p.tcp.flags & 0x01).at(-1)!;
+    const before = w.net.log.length;
+    const second = w.client.tcp.connect({ dst: w.server.addr, dport: 80, sport: 40000 }, {});
+    w.engine.run(2 * SEC);
+    expect(second.state).toBe('ESTABLISHED');
+    expect(accepted).toBe(2);
+    const synack = w.net.log.slice(before).find((p) => p.tcp.flags === 0x12)!;
+    expect(synack.tcp.seq).toBe((serverFin.tcp.seq + 1 + 65537) >>> 0);
+    // the same 4-tuple keeps its TS offset: the new SYN's TS val is later than anything before
+    const tsOf = (p: Pkt) => (p.tcp.options.find((o) => o.kind === 'timestamps') as { tsVal: number }).tsVal;
+    const syn2 = w.net.log[before]!;
+    expect(tsOf(syn2) - tsOf(w.net.log[0]!)).toBe(Math.floor(syn2.t / MS) - Math.floor(w.net.log[0]!.t / MS));
+  });
+
   it('RST for a connection: the peer sees reset', () => {
     const w = world();
     let serverErr = '';
