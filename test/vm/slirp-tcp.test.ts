@@ -130,6 +130,19 @@ describe('slirp TCP towards the guest', () => {
     a.t.input(a.seg(RST, a.guestIsn + 1, 0));
     expect(a.host.aborted).toBe(1);
     expect(a.t.state).toBe('CLOSED');
+    // A Linux guest that closed with unread data resets with the sequence before its FIN: accepted.
+    const c = setup();
+    c.t.hostConnected();
+    c.t.input(c.seg(ACK, c.guestIsn + 1, 64002));
+    c.t.input(c.seg(FIN | ACK, c.guestIsn + 1, 64002));
+    c.t.input(c.seg(RST, c.guestIsn + 1, 0));
+    expect(c.t.state).toBe('CLOSED');
+    // One beyond the window is not.
+    const d = setup();
+    d.t.hostConnected();
+    d.t.input(d.seg(ACK, d.guestIsn + 1, 64002));
+    d.t.input(d.seg(RST, d.guestIsn + 1 + 70000, 0));
+    expect(d.t.state).toBe('ESTABLISHED');
     const b = setup();
     b.t.hostConnected();
     b.t.input(b.seg(ACK, b.guestIsn + 1, 64002));

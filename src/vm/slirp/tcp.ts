@@ -217,9 +217,11 @@ export class SlirpTcb {
       }
       return;
     }
-    // Acceptability (trimmed: a segment must start at rcv_nxt, else duplicate ACK).
+    // Acceptability (trimmed: a segment must start at rcv_nxt, else duplicate ACK). A RST is taken
+    // unless it lies beyond the window: slirp trims what is left of the window and "keeps on
+    // processing for RST" (a Linux guest resets with the sequence before its FIN).
     if ((f & RST) !== 0) {
-      if (seg.seq === this.rcvNxt || (f & ACK) !== 0) this.drop();
+      if (seqLt(seg.seq, add(this.rcvNxt, SLIRP_WINDOW))) this.drop();
       return;
     }
     if ((f & SYN) !== 0) {
