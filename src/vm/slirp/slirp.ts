@@ -601,6 +601,5 @@ function hostSide(conn: TcpConnection): HostSide {
     },
     shutdown: () => conn.shutdown(),
     close: () => conn.close(),
-    abort: () => conn.abort(),
   };
 }

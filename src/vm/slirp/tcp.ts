@@ -76,8 +76,6 @@ export interface HostSide {
   shutdown(): void;
   /** close(2) (closesocket when the TCB is freed). */
   close(): void;
-  /** Drop with a RST (guest reset the connection). */
-  abort(): void;
 }
 
 function seqLt(a: number, b: number): boolean {
@@ -410,11 +408,10 @@ export class SlirpTcb {
     this.twTimer.armAfter(TIME_WAIT_NS);
   }
 
-  /** The guest reset the connection (or we gave up): tcp_close, the host socket is closed. */
+  /** The guest reset the connection (or we gave up): tcp_close → closesocket. Slirp has read all the
+   *  host socket held (we relay at once), so Linux's close() sends no RST: FIN, or nothing more if
+   *  the FIN went already. */
   private drop(): void {
-    const h = this.host;
-    this.host = null;
-    h?.abort();
     this.close();
   }
 
