@@ -294,3 +294,47 @@ describe('DHCP client (ISC dhclient)', () => {
     expect(new Set(recs.map((r) => messageType(decodeDhcp((decodeFrame(r.data, 0, r.data.length).transport as { repr: { payload: Uint8Array } }).repr.payload)!)))).toEqual(new Set([DhcpType.DISCOVER]));
   });
 });
+
+describe('bridged VM with a LAN DHCP server', () => {
+  it('the guest on the host’s bridge leases from the LAN’s server and talks to it directly', () => {
+    const text = `
+version: 1
+name: bridged
+wires: { lan: {} }
+hosts:
+  router:
+    interfaces:
+      eth0: { wire: lan, ip: 192.0.2.1/24, mac: "02:00:00:00:00:01" }
+    services:
+      - { tcp: 80, reply: "router" }
+  vh:
+    interfaces:
+      eth0: { wire: lan, ip: 192.0.2.10/24, mac: "02:00:00:00:00:10" }
+    routes: [ { to: default, via: 192.0.2.1 } ]
+    vms:
+      vb: { mode: bridged, interface: eth0, ip: 192.0.2.50, mac: "52:54:00:00:00:50" }
+traffic:
+  - { at: 0ms, from: vb, tcp: "192.0.2.1:80", send: "x" }
+`;
+    // The scenario format has no key for a LAN's DHCP server yet: plan the VM with an address, then make
+    // it a DHCP client of a server on the router's NIC, as the planner does when one is described.
+    const plan = compilePlan(parseScenario(text, 't.yaml'));
+    const vb = plan.namespaces.find((n) => n.name === 'vb')!;
+    vb.interfaces.find((i) => i.name === 'eth0')!.addrs = [];
+    vb.routes = [];
+    vb.dhcpClient.push('eth0');
+    plan.namespaces.find((n) => n.name === 'router')!.dhcpServers.push({
+      ifname: 'eth0', rangeStart: '192.0.2.100', rangeEnd: '192.0.2.199', router: '192.0.2.1', dns: '192.0.2.1', leaseSeconds: 86400,
+    });
+    const world = World.fromPlan(plan);
+    const caps = CaptureSet.memory();
+    world.capture(caps, World.planCaptures(plan));
+    const summary = world.run();
+    expect(summary.traffic.map((t) => `${t.result} ${t.detail}`)).toEqual(['ok reply 6 bytes "router"']);
+    const r = frames(caps, 'router.eth0');
+    const dh = r.flatMap((x) => (dhcpOf(x.f) ? [messageType(dhcpOf(x.f)!)] : []));
+    expect(dh).toEqual([DhcpType.DISCOVER, DhcpType.OFFER, DhcpType.REQUEST, DhcpType.ACK]);
+    const syn = r.find((x) => x.f.transport?.kind === 'tcp')!;
+    expect(formatIpv4(ipOf(syn.f)!.src)).toBe('192.0.2.100');
+  });
+});
