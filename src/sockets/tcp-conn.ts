@@ -454,7 +454,6 @@ export class TcpConnection {
 
   /** End the connection without a word on the wire (route gone, listener closed). */
   abortWith(reason: TcpErrorReason | null): void {
-    this.appClosed = true;
     this.done(reason);
   }
 
@@ -1906,7 +1905,8 @@ export class TcpConnection {
     this.nLost = 0;
     this.owner.unhash(this);
     if (wasSynRecv) return; // never accepted: the application does not know it
-    if (reason !== null) this.handlers.onError?.(reason, this);
+    // an orphan (closed by the application) has nobody left to hear the error
+    if (reason !== null && !this.appClosed) this.handlers.onError?.(reason, this);
     this.notifyClose();
   }
 
