@@ -1052,6 +1052,8 @@ export class TcpConnection {
     if (this.ofo.length > 0) {
       this.ofoDrain();
       this.updateSackBlocks();
+      // RFC 5681 4.2: the gap is filled, ACK at once (ICSK_ACK_NOW)
+      if (this.ofo.length === 0) this.ackNowFlag = true;
     }
   }
 
