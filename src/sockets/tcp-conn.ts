@@ -23,7 +23,9 @@ import { L4_OFFSET } from './transport.js';
 import type { Prng } from '../sim/prng.js';
 import type { TcpListener } from './tcp.js';
 import { Timer } from '../sim/timer.js';
+import { SLOT_SIZE } from '../sim/pool.js';
 import { fillTcpChecksum } from '../wire/checksum.js';
+import { TCP } from '../wire/tcp.js';
 import {
   ACK,
   FIN,
@@ -160,6 +162,18 @@ interface TxSeg {
 }
 
 const NOT_SET = -1;
+
+/** ipv4_default_advmss: MTU - 40, at most IPV4_MAX_PMTU - 40 (65495 on lo's 65536); a route
+ *  without a device (MTU 0) counts as 1500. */
+function advmssFor(mtu: number): number {
+  return Math.min((mtu > 0 ? mtu : 1500) - 40, 65535 - 40);
+}
+
+/** Segments must fit a pool slot: on loopback (MTU 65536) Linux sends 64 KB segments, the emulator
+ *  cuts them to what a 2048-byte slot holds after the Ethernet, IPv4 and largest TCP headers. */
+function slotMss(mss: number): number {
+  return Math.min(mss, SLOT_SIZE - L4_OFFSET - TCP.MAX_HEADER_LEN);
+}
 
 /** A model of a received skb's truesize: sk_buff + data rounded to the cache line + shared info. */
 function skbTruesize(len: number): number {
@@ -433,7 +447,7 @@ export class TcpConnection {
     if (mtu === 0 || pmtu >= this.pmtu) return;
     this.pmtu = pmtu;
     if (this.state === 'SYN_SENT') return;
-    this.mssCache = Math.min(this.peerMss, pmtu - 40) - (this.tsOk ? TS_ALIGNED_LEN : 0);
+    this.mssCache = slotMss(Math.min(this.peerMss, pmtu - 40) - (this.tsOk ? TS_ALIGNED_LEN : 0));
     let lost = 0;
     for (const s of this.rtx) {
       const len = seqDiff(s.end, s.seq) - (s.flags & FIN ? 1 : 0);
@@ -504,7 +518,7 @@ export class TcpConnection {
     this.iss = this.owner.isnFor(this.laddr, this.lport, this.raddr, this.rport);
     this.tsOffset = this.owner.tsOffsetFor(this.laddr, this.lport, this.raddr, this.rport);
     this.ipId = rng.u32() & 0xffff;
-    this.advmss = mtu - 40;
+    this.advmss = advmssFor(mtu);
     this.pmtu = mtu;
     // tcp_connect_init → tcp_select_initial_window(tcp_full_space, advmss, ...)
     this.rcvWscale = defaultRcvWscale();
@@ -549,7 +563,7 @@ export class TcpConnection {
     }
     this.sndWscale = this.wscaleOk ? o.wscale : 0;
     this.peerMss = o.mss !== 0 ? o.mss : TCP_MSS_DEFAULT;
-    this.advmss = mtu - 40;
+    this.advmss = advmssFor(mtu);
     this.pmtu = mtu;
     this.rcvWscale = this.wscaleOk ? defaultRcvWscale() : 0;
     this.windowClamp = 65535 * 2 ** this.rcvWscale;
@@ -643,7 +657,7 @@ export class TcpConnection {
 
   /** Common establishment: mss, rcv_mss, buffer space, initial cwnd (tcp_init_transfer). */
   private finishHandshake(): void {
-    this.mssCache = Math.min(this.peerMss, this.advmss, this.pmtu - 40) - (this.tsOk ? TS_ALIGNED_LEN : 0);
+    this.mssCache = slotMss(Math.min(this.peerMss, this.advmss, this.pmtu - 40) - (this.tsOk ? TS_ALIGNED_LEN : 0));
     // tcp_initialize_rcv_mss
     let hint = Math.min(this.advmss, this.mssCache);
     hint = Math.min(hint, Math.floor(this.rcvWnd / 2));

@@ -985,6 +985,30 @@ describe('through the real Host (src/stack) on a veth pair', () => {
     expect(c2.state).toBe('CLOSED');
   });
 
+  it('over loopback: mss 65495 and windows 65495/65483 as Linux shows them; segments still fit a pool slot', () => {
+    const w = new World({ seed: 3 });
+    const ns = w.namespace('solo');
+    if (!ns.host.isLocal(parseIpv4('127.0.0.1'))) ns.host.addAddress('lo', '127.0.0.1/8');
+    const seen: TcpRepr[] = [];
+    ns.device('lo').taps.push({
+      frame(_t, bytes, offset, length, dir) {
+        if (dir !== 'in') return;
+        const d = bytes.slice(offset, offset + length);
+        if (d[ETH + 9] === 6) seen.push(parseTcp(d, ETH + 20, length - ETH - 20));
+      },
+    });
+    const got: Uint8Array[] = [];
+    ns.tcp.listen({ addr: 0, port: 80 }, (c) => (c.handlers = { onData: (b) => got.push(b) }));
+    const data = new Uint8Array(100_000).map((_, i) => (i * 13) & 0xff);
+    ns.tcp.connect({ dst: parseIpv4('127.0.0.1'), dport: 80 }, { onConnect: (c) => c.send(data) });
+    w.engine.run(5 * SEC);
+    expect(Buffer.compare(Buffer.concat(got), Buffer.from(data))).toBe(0);
+    expect(optString(seen[0]!)).toBe('mss 65495,sackOK,TS,nop,wscale 10');
+    expect(seen[0]!.window).toBe(65495);
+    expect(seen[1]!.window).toBe(65483);
+    expect(Math.max(...seen.map((t) => t.payload.length))).toBeLessThanOrEqual(2048 - 34 - 60);
+  });
+
   it('a closed port answers the SYN with RST/ACK through the Host, and connect hears refused', () => {
     const { w, ct1, frames } = pair(6);
     const events: string[] = [];
