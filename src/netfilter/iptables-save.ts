@@ -28,10 +28,13 @@ import type { ChainPlan, CtState, IptablesPlan, RulePlan, TablePlan, TargetPlan 
 import { formatIpv4, parseCidr, prefixMask } from '../wire/addr.js';
 
 /** Built-in chains of each table, in the order iptables-save lists them. */
-export const BUILTIN_CHAINS: Readonly<Record<'nat' | 'filter', readonly string[]>> = {
+export const BUILTIN_CHAINS: Readonly<Record<TableName, readonly string[]>> = {
+  raw: ['PREROUTING', 'OUTPUT'],
   nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
   filter: ['INPUT', 'FORWARD', 'OUTPUT'],
 };
+
+export type TableName = 'raw' | 'nat' | 'filter';
 
 /** xt_conntrack's state bits, in the order libxt_conntrack prints them. */
 const CTSTATE_ORDER: readonly CtState[] = ['INVALID', 'NEW', 'RELATED', 'ESTABLISHED', 'SNAT', 'DNAT'];
@@ -41,13 +44,21 @@ export class IptablesPlanError extends Error {
   override readonly name = 'IptablesPlanError';
 }
 
-/** The whole `iptables-save` output for the plan (filter then nat), ending with a newline. */
+/** The whole `iptables-save` output for the plan, tables in iptables-nft's order (raw, filter, nat),
+ *  ending with a newline. The raw table is printed only when it holds something, as iptables-save
+ *  lists only the tables that were loaded. */
 export function formatIptablesSave(plan: IptablesPlan): string {
-  return formatTable('filter', plan.filter) + formatTable('nat', plan.nat);
+  const raw = plan.raw && tableUsed(plan.raw) ? formatTable('raw', plan.raw) : '';
+  return raw + formatTable('filter', plan.filter) + formatTable('nat', plan.nat);
+}
+
+/** Whether a table has a rule, a user chain or a non-ACCEPT policy. */
+export function tableUsed(t: TablePlan): boolean {
+  return t.chains.some((c) => c.rules.length > 0 || c.policy === null || c.policy === 'DROP');
 }
 
 /** One table: `*name`, the chain lines, the rules, `COMMIT`. */
-export function formatTable(name: 'nat' | 'filter', table: TablePlan): string {
+export function formatTable(name: TableName, table: TablePlan): string {
   const builtins = BUILTIN_CHAINS[name];
   const byName = new Map<string, ChainPlan>();
   for (const c of table.chains) {
@@ -147,7 +158,7 @@ function formatTarget(table: string, chain: string, t: TargetPlan, chains?: Read
       return ` -j REJECT --reject-with ${t.with}`;
     case 'JUMP':
       if (chains && !chains.has(t.chain)) throw new IptablesPlanError(`${table} ${chain}: jump to unknown chain ${t.chain}`);
-      if (BUILTIN_CHAINS[table as 'nat' | 'filter']?.includes(t.chain)) {
+      if (BUILTIN_CHAINS[table as TableName]?.includes(t.chain)) {
         throw new IptablesPlanError(`${table} ${chain}: jump to built-in chain ${t.chain}`);
       }
       return ` -j ${t.chain}`;

@@ -25,6 +25,7 @@ import {
 } from './conntrack.js';
 import { Hook, Verdict, type NetfilterHost, type PacketFilter } from './hooks.js';
 import { MANIP_DST, MANIP_SRC, Nat, NatRangeRt } from './nat.js';
+import type { TableName } from './iptables-save.js';
 import {
   CT_DNAT, CT_ESTABLISHED, CT_INVALID, CT_NEW, CT_RELATED, CT_SNAT, CompiledTable, REJECT_KINDS, T_ACCEPT, T_DNAT, T_DROP,
   T_MASQUERADE, T_REDIRECT, T_REJECT, T_SNAT, newWalkStack, walkTable, type PacketFacts, type WalkResult,
@@ -52,6 +53,8 @@ export function planNeedsConntrack(plan: IptablesPlan): boolean {
 export interface NetfilterDrops {
   /** "nf_conntrack: table full, dropping packet" */
   tableFull: number;
+  /** Raw table rules that said DROP (Docker 28's direct-access guard). */
+  rawDrop: number;
   /** Filter rules (or policies) that said DROP. */
   filterDrop: number;
   /** Filter rules that said REJECT (an answer was sent, the packet dropped). */
@@ -83,12 +86,13 @@ const BORROWED = 2;
 export class Netfilter implements PacketFilter {
   readonly conntrack: Conntrack;
   readonly nat: Nat;
-  readonly drops: NetfilterDrops = { tableFull: 0, filterDrop: 0, filterReject: 0, natDrop: 0, insertFailed: 0 };
+  readonly drops: NetfilterDrops = { tableFull: 0, rawDrop: 0, filterDrop: 0, filterReject: 0, natDrop: 0, insertFailed: 0 };
   /** The plan last loaded (for iptables-save style listings). */
   plan: IptablesPlan | null = null;
   /** Whether connections are tracked (and NATed) at all; see NetfilterOptions.conntrack. */
   tracking: boolean;
   private readonly trackAlways: boolean;
+  private rawTable: CompiledTable | null = null;
   private natTable: CompiledTable | null = null;
   private filterTable: CompiledTable | null = null;
 
@@ -122,8 +126,10 @@ export class Netfilter implements PacketFilter {
 
   /** iptables-restore: compile both tables (throws IptablesPlanError on a plan iptables would refuse). */
   load(plan: IptablesPlan): void {
+    const raw = plan.raw ? new CompiledTable('raw', plan.raw) : null;
     const nat = new CompiledTable('nat', plan.nat);
     const filter = new CompiledTable('filter', plan.filter);
+    this.rawTable = raw;
     this.natTable = nat;
     this.filterTable = filter;
     this.plan = plan;
@@ -135,6 +141,10 @@ export class Netfilter implements PacketFilter {
     const bytes = pool.bytes;
     const l3 = pool.base(slot) + l3off;
     if (slot >= this.skbEntry.length) this.growSlots(Math.max(slot + 1, pool.slots));
+    // The raw table runs first at PREROUTING and OUTPUT, before conntrack (NF_IP_PRI_RAW).
+    if ((hook === Hook.PREROUTING || hook === Hook.OUTPUT) && this.rawTable !== null && !this.rawHook(hook, slot, bytes, l3, inDev, outDev)) {
+      return this.dropped(slot);
+    }
     if (!this.tracking) {
       // No conntrack user in this namespace: only the filter table runs.
       if (hook === Hook.PREROUTING || hook === Hook.POSTROUTING) return Verdict.ACCEPT;
@@ -496,6 +506,20 @@ export class Netfilter implements PacketFilter {
     return true;
   }
 
+  // ---- raw ---------------------------------------------------------------------------------------
+
+  /** Docker 28 puts `-t raw -A PREROUTING -d CONTAINER/32 ! -i BRIDGE -j DROP` here. */
+  private rawHook(hook: Hook, slot: number, b: Uint8Array, l3: number, inDev: string, outDev: string): boolean {
+    const table = this.rawTable!;
+    const chain = hook === Hook.PREROUTING ? 0 : 1;
+    if (table.chainStart[chain] === table.chainEnd[chain] && table.chainPolicy[chain] === T_ACCEPT) return true;
+    this.fillFacts(slot, b, l3, inDev, outDev);
+    const w = walkTable(table, chain, this.facts, this.host, this.stack, this.walk);
+    if (w.verdict === T_ACCEPT) return true;
+    this.drops.rawDrop++;
+    return false;
+  }
+
   // ---- filter ------------------------------------------------------------------------------------
 
   private filterHook(hook: Hook, slot: number, b: Uint8Array, l3: number, l3off: number, inDev: string, outDev: string): boolean {
@@ -570,6 +594,7 @@ export class Netfilter implements PacketFilter {
     const d = this.drops;
     const out: string[] = [];
     if (d.tableFull) out.push(`nf_conntrack: table full, dropping packet: ${d.tableFull}`);
+    if (d.rawDrop) out.push(`iptables raw DROP: ${d.rawDrop}`);
     if (d.filterDrop) out.push(`iptables filter DROP: ${d.filterDrop}`);
     if (d.filterReject) out.push(`iptables filter REJECT: ${d.filterReject}`);
     if (d.natDrop) out.push(`nat dropped (no address for MASQUERADE/REDIRECT, or DROP in nat): ${d.natDrop}`);
@@ -579,9 +604,9 @@ export class Netfilter implements PacketFilter {
   }
 
   /** Packet counters of every rule, as `iptables -t TABLE -L -v` would show them: [table, chain, index, packets]. */
-  ruleCounters(): { table: 'nat' | 'filter'; chain: string; rule: number; packets: number }[] {
-    const out: { table: 'nat' | 'filter'; chain: string; rule: number; packets: number }[] = [];
-    for (const t of [this.natTable, this.filterTable]) {
+  ruleCounters(): { table: TableName; chain: string; rule: number; packets: number }[] {
+    const out: { table: TableName; chain: string; rule: number; packets: number }[] = [];
+    for (const t of [this.rawTable, this.natTable, this.filterTable]) {
       if (t === null) continue;
       for (let c = 0; c < t.chainNames.length; c++) {
         for (let i = t.chainStart[c]!; i < t.chainEnd[c]!; i++) {

@@ -9,6 +9,7 @@
 // -m addrtype --src-type/--dst-type LOCAL, -m conntrack --ctstate.
 
 import type { ChainPlan, CtState, RulePlan, TablePlan, TargetPlan } from '../plan/plan.js';
+import type { TableName } from './iptables-save.js';
 import { parseCidr, parseIpv4, prefixMask } from '../wire/addr.js';
 import { BUILTIN_CHAINS, IptablesPlanError, natPorts, portProto } from './iptables-save.js';
 
@@ -107,7 +108,7 @@ export class CompiledTable {
   readonly size: number;
 
   constructor(
-    readonly name: 'nat' | 'filter',
+    readonly name: TableName,
     plan: TablePlan,
   ) {
     const builtins = BUILTIN_CHAINS[name];

@@ -6,8 +6,9 @@
 // order of rules in each chain is whatever the sequence of calls a daemon makes leaves behind.
 
 import type { ChainPlan, CtState, IptablesPlan, RulePlan, TablePlan, TargetPlan } from './plan.js';
+import { formatIptablesSave, formatRule as formatRuleLine, type TableName } from '../netfilter/iptables-save.js';
 
-export type TableName = 'nat' | 'filter' | 'raw';
+export type { TableName };
 
 export class RuleSyntaxError extends Error {
   constructor(args: string, why: string) {
@@ -211,83 +212,26 @@ function tokenize(s: string): string[] {
 
 // ---- printing (iptables-save order) -------------------------------------------------------------
 
-function bang(neg: boolean): string {
-  return neg ? '! ' : '';
+
+/** The rule as iptables-save prints it, without the leading `-A CHAIN` (printed by netfilter's
+ *  iptables-save module, the one printer of rules in the project). */
+export function formatRule(r: RulePlan, table: TableName = tableOf(r)): string {
+  return formatRuleLine(table, 'X', r).slice('-A X '.length);
 }
 
-/** The rule as iptables-save prints it, without the leading `-A CHAIN`. */
-export function formatRule(r: RulePlan): string {
-  const p: string[] = [];
-  if (r.src) p.push(`${bang(r.src.neg)}-s ${r.src.cidr}`);
-  if (r.dst) p.push(`${bang(r.dst.neg)}-d ${r.dst.cidr}`);
-  if (r.in) p.push(`${bang(r.in.neg)}-i ${r.in.name}`);
-  if (r.out) p.push(`${bang(r.out.neg)}-o ${r.out.name}`);
-  if (r.proto) p.push(`${bang(r.proto.neg)}-p ${r.proto.name}`);
-  if ((r.sport || r.dport) && r.proto && r.proto.name !== 'icmp') {
-    let m = `-m ${r.proto.name}`;
-    if (r.sport) m += ` ${bang(r.sport.neg)}--sport ${r.sport.port}`;
-    if (r.dport) m += ` ${bang(r.dport.neg)}--dport ${r.dport.port}`;
-    p.push(m);
-  }
-  if (r.addrtype) {
-    let m = '-m addrtype';
-    if (r.addrtype.src) m += ` ${bang(r.addrtype.src.neg)}--src-type ${r.addrtype.src.type}`;
-    if (r.addrtype.dst) m += ` ${bang(r.addrtype.dst.neg)}--dst-type ${r.addrtype.dst.type}`;
-    p.push(m);
-  }
-  if (r.ctstate) p.push(`-m conntrack ${bang(r.ctstate.neg)}--ctstate ${r.ctstate.states.join(',')}`);
-  if (r.comment !== undefined) p.push(`-m comment --comment "${r.comment}"`);
-  p.push(formatTarget(r.target));
-  return p.join(' ');
+/** The table a rule can live in, judged by its target (nat targets in nat, the rest in filter). */
+function tableOf(r: RulePlan): TableName {
+  const k = r.target.kind;
+  return k === 'MASQUERADE' || k === 'SNAT' || k === 'DNAT' || k === 'REDIRECT' ? 'nat' : 'filter';
 }
 
-function formatTarget(t: TargetPlan): string {
-  switch (t.kind) {
-    case 'ACCEPT':
-    case 'DROP':
-    case 'RETURN':
-      return `-j ${t.kind}`;
-    case 'REJECT':
-      return `-j REJECT --reject-with ${t.with}`;
-    case 'JUMP':
-      return `-j ${t.chain}`;
-    case 'MASQUERADE':
-      return t.toPorts ? `-j MASQUERADE --to-ports ${t.toPorts.min}-${t.toPorts.max}` : '-j MASQUERADE';
-    case 'SNAT':
-      return `-j SNAT --to-source ${t.to}${t.toPorts ? `:${t.toPorts.min}-${t.toPorts.max}` : ''}`;
-    case 'DNAT':
-      return `-j DNAT --to-destination ${t.to}${t.toPort !== null ? `:${t.toPort}` : ''}`;
-    case 'REDIRECT':
-      return t.toPort !== null ? `-j REDIRECT --to-ports ${t.toPort}` : '-j REDIRECT';
-  }
-}
-
-/** iptables-save text of the tables (raw, filter, nat as `iptables-save` orders them), counters zero. */
-export function formatIptablesSave(plan: IptablesPlan): string {
-  const out: string[] = [];
-  const tables: [string, TablePlan | undefined][] = [
-    ['raw', plan.raw],
-    ['filter', plan.filter],
-    ['nat', plan.nat],
-  ];
-  for (const [name, table] of tables) {
-    if (!table) continue;
-    out.push(`*${name}`);
-    const builtins = table.chains.filter((c) => c.policy !== null);
-    const users = table.chains.filter((c) => c.policy === null); // creation order, as iptables-nft prints
-    for (const c of builtins) out.push(`:${c.name} ${c.policy} [0:0]`);
-    for (const c of users) out.push(`:${c.name} - [0:0]`);
-    for (const c of [...builtins, ...users]) for (const r of c.rules) out.push(`-A ${c.name} ${formatRule(r)}`);
-    out.push('COMMIT');
-  }
-  return out.join('\n') + '\n';
-}
+export { formatIptablesSave };
 
 /** Rules of one chain as iptables-save lines (`-A CHAIN ...`), for tests and notes. */
 export function chainLines(plan: IptablesPlan, table: TableName, chain: string): string[] {
   const t = plan[table];
   const c = t?.chains.find((x) => x.name === chain);
-  return c ? c.rules.map((r) => `-A ${chain} ${formatRule(r)}`) : [];
+  return c ? c.rules.map((r) => formatRuleLine(table, chain, r)) : [];
 }
 
 // ---- a table set replaying iptables operations ---------------------------------------------------

@@ -77,6 +77,7 @@ describe('engine 27 vs 28', () => {
     expect(ns(p, 'dh').iptables.raw!.chains.every((c) => c.rules.length === 0)).toBe(true);
   });
 
+  // iptables-nft (1.8.9, what Docker hosts and the recordings use) lists user chains alphabetically.
   it('28: DOCKER-FORWARD/BRIDGE/CT chains, default DROP into the bridge, a raw direct-routing drop per container, no hairpin MASQUERADE', () => {
     const p = planOf(PUBLISH(28));
     const t = ns(p, 'dh').iptables;
@@ -94,9 +95,9 @@ describe('engine 27 vs 28', () => {
         ':FORWARD DROP [0:0]',
         ':OUTPUT ACCEPT [0:0]',
         ':DOCKER - [0:0]',
-        ':DOCKER-FORWARD - [0:0]',
         ':DOCKER-BRIDGE - [0:0]',
         ':DOCKER-CT - [0:0]',
+        ':DOCKER-FORWARD - [0:0]',
         ':DOCKER-ISOLATION-STAGE-1 - [0:0]',
         ':DOCKER-ISOLATION-STAGE-2 - [0:0]',
         ':DOCKER-USER - [0:0]',
@@ -105,12 +106,12 @@ describe('engine 27 vs 28', () => {
         '-A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p udp -m udp --dport 53 -j ACCEPT',
         '-A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT',
         '-A DOCKER ! -i docker0 -o docker0 -j DROP',
+        '-A DOCKER-BRIDGE -o docker0 -j DOCKER',
+        '-A DOCKER-CT -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
         '-A DOCKER-FORWARD -j DOCKER-CT',
         '-A DOCKER-FORWARD -j DOCKER-ISOLATION-STAGE-1',
         '-A DOCKER-FORWARD -j DOCKER-BRIDGE',
         '-A DOCKER-FORWARD -i docker0 -j ACCEPT',
-        '-A DOCKER-BRIDGE -o docker0 -j DOCKER',
-        '-A DOCKER-CT -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
         '-A DOCKER-ISOLATION-STAGE-1 -i docker0 ! -o docker0 -j DOCKER-ISOLATION-STAGE-2',
         '-A DOCKER-ISOLATION-STAGE-2 -o docker0 -j DROP',
         '-A DOCKER-USER -j RETURN',

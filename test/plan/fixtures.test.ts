@@ -50,10 +50,7 @@ describe('fixtures/real-captures', () => {
     const p = fixture('publish');
     expect(formatIptablesSave(ns(p, 'dh').iptables)).toBe(
       [
-        '*raw',
-        ':PREROUTING ACCEPT [0:0]',
-        ':OUTPUT ACCEPT [0:0]',
-        'COMMIT',
+        // engine 27 never touches the raw table, and iptables-save lists only tables in use
         '*filter',
         ':INPUT ACCEPT [0:0]',
         ':FORWARD DROP [0:0]',

@@ -61,7 +61,7 @@ describe('Tables', () => {
     t.ensureJump('filter', 'FORWARD', 'X');
     t.append('filter', 'FORWARD', '-j X', false);
     t.ensureJump('filter', 'FORWARD', 'X');
-    const show = () => plan.filter.chains.find((c) => c.name === 'FORWARD')!.rules.map(formatRule);
+    const show = () => plan.filter.chains.find((c) => c.name === 'FORWARD')!.rules.map((r) => formatRule(r));
     expect(show()).toEqual(['-j X', '-o b -j ACCEPT', '-o c -j ACCEPT', '-o a -j ACCEPT', '-j X']);
     t.delete('filter', 'FORWARD', '-o c -j ACCEPT');
     expect(show()).toHaveLength(4);

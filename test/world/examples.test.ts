@@ -90,6 +90,13 @@ describe('example scenarios', () => {
     expect(inside.some((s) => s.dport === 22 || s.sport === 22)).toBe(false);
   });
 
+  it('docker-direct-routing: Docker 28 drops direct access to a container in the raw table; publish still works', () => {
+    const { summary, caps } = runExample('docker-direct-routing');
+    expect(results(summary)).toEqual(['neighbour: tcp 172.17.0.2:80 timeout', 'neighbour: tcp 198.51.100.10:8080 ok']);
+    expect(summary.drops).toContainEqual({ where: 'dh', count: 3, why: 'iptables raw DROP' }); // the SYN and its two retries
+    expect(segments(frames(caps, 'web.eth0')).filter((s) => s.src === '198.51.100.1' && (s.flags & SYN) !== 0)).toHaveLength(1); // only the published one
+  });
+
   it('docker-user-networks: same network by name works; another network and the default bridge are cut off', () => {
     const { summary, caps } = runExample('docker-user-networks');
     expect(results(summary)).toEqual(['web: tcp 172.18.0.3:8000 ok', 'web: tcp 172.19.0.2:5432 timeout', 'legacy: ping 172.19.0.2 no reply']);
