@@ -155,6 +155,9 @@ interface TxSeg {
   sentAt: number;
   /** Latest transmission time (tcp_skb_timestamp: where the RTO counts from). */
   xmitAt: number;
+  /** Order of that transmission on this connection: what "sent after" means for RACK when many
+   *  segments leave in the same virtual instant (Linux's µs stamps order them). */
+  xmitOrder: number;
   retrans: boolean;
   lost: boolean;
   /** Selectively acknowledged (the SACK scoreboard). */
@@ -315,7 +318,8 @@ export class TcpConnection {
   private rtxMode: 'rto' | 'tlp' | 'reo' = 'rto';
   /** RACK (RFC 8985): transmit time and end of the most recently sent segment known delivered. */
   private rackXmit = -1;
-  private rackEnd = 0;
+  private rackOrder = -1;
+  private txCount = 0;
   private rackRttNs = 0;
   private minRttUs = 0;
   /** TLP state: one probe per tail-loss episode, until snd_nxt at the probe is acknowledged. */
@@ -536,7 +540,7 @@ export class TcpConnection {
     this.synOpts.ts = true;
     this.synOpts.tsecr = 0;
     this.synOpts.wscale = this.rcvWscale;
-    const seg: TxSeg = { seq: this.iss, end: seqAdd(this.iss, 1), flags: SYN, sentAt: this.now(), xmitAt: 0, retrans: false, lost: false, sacked: false };
+    const seg: TxSeg = { seq: this.iss, end: seqAdd(this.iss, 1), flags: SYN, sentAt: this.now(), xmitAt: 0, xmitOrder: 0, retrans: false, lost: false, sacked: false };
     this.rtx.push(seg);
     this.sndNxt = seg.end;
     this.rto = TCP_TIMEOUT_INIT;
@@ -853,9 +857,9 @@ export class TcpConnection {
   private rackAdvance(s: TxSeg): void {
     const rttNs = this.now() - s.xmitAt;
     if (s.retrans && rttNs < this.minRttUs * 1000) return;
-    if (s.xmitAt > this.rackXmit || (s.xmitAt === this.rackXmit && seqGt(s.end, this.rackEnd))) {
+    if (s.xmitOrder > this.rackOrder) {
       this.rackXmit = s.xmitAt;
-      this.rackEnd = s.end;
+      this.rackOrder = s.xmitOrder;
     }
     this.rackRttNs = rttNs;
   }
@@ -877,7 +881,7 @@ export class TcpConnection {
     let wait = Infinity;
     for (const s of this.rtx) {
       if (s.sacked || s.lost) continue;
-      if (!(this.rackXmit > s.xmitAt || (this.rackXmit === s.xmitAt && seqGt(this.rackEnd, s.end)))) continue;
+      if (s.xmitOrder >= this.rackOrder) continue; // not sent before the latest delivered one
       const remaining = this.rackRttNs + reoWnd - (now - s.xmitAt);
       if (remaining <= 0) {
         s.lost = true;
@@ -1492,7 +1496,7 @@ export class TcpConnection {
       if (dataLen > this.mssCache && !(s.flags & SYN)) {
         // tcp_fragment: the tail becomes a segment of its own, still lost
         const cut = seqAdd(s.seq, this.mssCache);
-        const tail: TxSeg = { seq: cut, end: s.end, flags: s.flags, sentAt: s.sentAt, xmitAt: s.xmitAt, retrans: s.retrans, lost: true, sacked: false };
+        const tail: TxSeg = { seq: cut, end: s.end, flags: s.flags, sentAt: s.sentAt, xmitAt: s.xmitAt, xmitOrder: s.xmitOrder, retrans: s.retrans, lost: true, sacked: false };
         s.end = cut;
         s.flags &= ~(FIN | PSH);
         this.rtx.splice(i + 1, 0, tail);
@@ -1530,7 +1534,7 @@ export class TcpConnection {
         flags |= PSH;
         while (this.pushEnds.length > 0 && seqGe(end, this.pushEnds[0]!)) this.pushEnds.shift();
       }
-      const seg: TxSeg = { seq: this.sndNxt, end: seqAdd(end, fin ? 1 : 0), flags, sentAt: this.now(), xmitAt: 0, retrans: false, lost: false, sacked: false };
+      const seg: TxSeg = { seq: this.sndNxt, end: seqAdd(end, fin ? 1 : 0), flags, sentAt: this.now(), xmitAt: 0, xmitOrder: 0, retrans: false, lost: false, sacked: false };
       if (fin) {
         this.finSeq = end;
         this.finSent = true;
@@ -1761,6 +1765,7 @@ export class TcpConnection {
     const synOrFin = (s.flags & SYN ? 1 : 0) + (s.flags & FIN ? 1 : 0);
     const len = seqDiff(s.end, s.seq) - synOrFin;
     s.xmitAt = this.now();
+    s.xmitOrder = ++this.txCount;
     return this.xmitRaw(s.seq, s.flags, s.flags & SYN ? 0 : seqDiff(s.seq, this.sndBufSeq), len);
   }
 
