@@ -20,7 +20,7 @@ export function formatIpAddr(ns: Namespace): string {
     out.push(lo ? '    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00' : `    link/ether ${formatMac(dev.mac)} brd ff:ff:ff:ff:ff:ff`);
     for (const a of fib.addresses) {
       if (a.ifindex !== idx) continue;
-      const brd = a.broadcast ? ` brd ${formatIpv4(a.broadcast)}` : '';
+      const brd = a.broadcast && !lo ? ` brd ${formatIpv4(a.broadcast)}` : '';
       const scope = a.scope === 254 ? 'host' : 'global';
       out.push(`    inet ${formatIpv4(a.addr)}/${a.len}${brd} scope ${scope}${a.secondary ? ' secondary' : ''} ${dev.name}`);
     }

@@ -54,7 +54,8 @@ export class Namespace {
     this.host.filter = this.netfilter;
     this.tcp = new Tcp(this.host);
     this.host.setTransport(6, this.tcp);
-    this.add(new Loopback(world.engine), []);
+    // lo comes up with 127.0.0.1/8, as in every new network namespace once `ip link set lo up` ran.
+    this.add(new Loopback(world.engine), ['127.0.0.1/8']);
   }
 
   get forward(): boolean {
