@@ -594,6 +594,44 @@ describe('data transfer', () => {
     expect(Math.max(...sizes)).toBe(1400 - 52);
   });
 
+  it('one lost segment in the first flight is retransmitted exactly once (RACK, no spurious second copy)', () => {
+    let n = 0;
+    let lost: Pkt | undefined;
+    const { w, got, data } = bulk(6, 60_000, (p) => {
+      if (p.tcp.payload.length > 0 && ++n === 4) {
+        lost = p;
+        return true;
+      }
+      return false;
+    });
+    expect(Buffer.compare(got, Buffer.from(data))).toBe(0);
+    const copies = w.net.log.filter((p) => p.tcp.payload.length > 0 && p.tcp.seq === lost!.tcp.seq);
+    expect(copies.length).toBe(2);
+    // and it went out when the SACKs showed the hole, within a couple of RTTs, not at an RTO
+    expect((copies[1]!.t - copies[0]!.t) / MS).toBeLessThan(10);
+  });
+
+  it('under 8 % loss, retransmissions are rarely spurious (few D-SACKs): RACK orders same-instant sends', () => {
+    let dsacks = 0;
+    let retransmissions = 0;
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const rng = new Prng(seed);
+      const { w, got, data } = bulk(seed, 300_000, (p) => p.tcp.flags !== 0x02 && rng.below(100) < 8);
+      expect(Buffer.compare(got, Buffer.from(data))).toBe(0);
+      const seen = new Set<number>();
+      for (const p of w.net.log) {
+        if (p.src === w.client.addr && p.tcp.payload.length > 0) {
+          if (seen.has(p.tcp.seq)) retransmissions++;
+          seen.add(p.tcp.seq);
+        }
+        const sack = p.tcp.options.find((o) => o.kind === 'sack');
+        if (sack?.kind === 'sack' && ((sack.blocks[0]!.right - p.tcp.ack) | 0) <= 0) dsacks++;
+      }
+    }
+    expect(retransmissions).toBeGreaterThan(50);
+    expect(dsacks / retransmissions).toBeLessThan(0.15);
+  });
+
   it('an out-of-order segment is answered at once with a duplicate ACK carrying a SACK block', () => {
     let dropped: Pkt | undefined;
     const { w, got, data } = bulk(3, 6000, (p) => {
