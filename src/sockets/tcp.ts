@@ -6,6 +6,14 @@
 //   198.51.100.1.39172 > 198.51.100.10.9999: Flags [S], seq 2576023017, win 64240, <mss 1460,...>
 //   198.51.100.10.9999 > 198.51.100.1.39172: Flags [R.], seq 0, ack 2576023018, win 0, length 0
 //                                            (IP: ttl 64, id 0, DF, no TCP options)
+//
+// API (one Tcp per namespace, registered with the Host for protocol 6):
+//   const tcp = new Tcp(host)                       // host: Ipv4Sender (its Icmp errors reach tcp too)
+//   tcp.listen({ addr, port, reuseport?, reuseaddr? }, (conn) => { conn.handlers = {...} }) → TcpListener
+//   tcp.connect({ dst, dport, src?, sport?, reuseaddr? }, { onConnect, onData, onPeerClose, onClose,
+//               onError(reason: 'refused' | 'timeout' | 'reset' | 'unreachable') }) → TcpConnection
+//   conn.send(bytes) · conn.close() · conn.shutdown() · conn.abort() · conn.noDelay · conn.state
+//   bind refusals throw TcpError with code EADDRINUSE / EADDRNOTAVAIL / EINVAL.
 
 import type { Ipv4Sender, L4Header, TransportProtocol } from './transport.js';
 import { L4_OFFSET } from './transport.js';
