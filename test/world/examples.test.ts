@@ -160,6 +160,39 @@ describe('example scenarios', () => {
   });
 });
 
+describe('VM network modes (the seed notes’ table)', () => {
+  it('vm-user: slirp carries the guest out through the host’s own sockets; hostfwd reaches the guest', () => {
+    const { summary, caps } = runExample('vm-user');
+    expect(results(summary)).toEqual(['guest: ping 192.168.1.1 ok', 'guest: tcp 192.168.1.1:80 ok', 'server: tcp 192.168.1.10:2222 ok']);
+    // the server sees the laptop's own address, never the guest's 10.0.2.15
+    const atServer = segments(frames(caps, 'server.eth0'));
+    expect(atServer.some((x) => x.src === '192.168.1.10' && x.dport === 80)).toBe(true);
+    expect(atServer.some((x) => x.src.startsWith('10.0.2.') || x.dst.startsWith('10.0.2.'))).toBe(false);
+  });
+
+  it('vm-nat: DHCP from virbr0 first, then MASQUERADE to the LAN; the LAN cannot open a connection to the VM', () => {
+    const { summary, caps } = runExample('vm-nat');
+    expect(results(summary)).toEqual(['vm1: ping 192.168.1.1 ok', 'vm1: tcp 192.168.1.1:80 ok', 'vm1: udp 192.168.1.1:7 ok', 'server: tcp 192.168.1.10:80 refused']);
+    const guest = segments(frames(caps, 'vm1.eth0'));
+    expect(guest[0]).toMatchObject({ proto: 'udp', sport: 68, dport: 67 }); // DHCP before anything else
+    const atServer = segments(frames(caps, 'server.eth0'));
+    const toServer = atServer.filter((x) => x.dst === '192.168.1.1' && (x.dport === 80 || x.dport === 7));
+    expect(toServer.length).toBeGreaterThan(0);
+    expect(toServer.every((x) => x.src === '192.168.1.10')).toBe(true);
+  });
+
+  it('bridged, host-only, internal: who reaches whom', () => {
+    expect(results(runExample('vm-bridged-hostonly-internal').summary)).toEqual([
+      'printer: tcp 192.168.1.50:80 ok', // bridged: a new host on the LAN
+      'web: tcp 192.168.1.30:631 ok',
+      'lab: tcp 192.168.56.1:8080 ok', // host-only: the host, yes
+      'lab: ping 192.168.1.30 unreachable', // …the LAN, no
+      'db2: tcp 192.168.100.1:5432 ok', // internal: VM to VM
+      'db2: ping 192.168.1.10 unreachable', // …not even the host
+    ]);
+  });
+});
+
 describe('determinism', () => {
   it('the same scenario and seed give byte-identical captures', () => {
     const a = runExample('docker-bridge-nat');
