@@ -732,6 +732,19 @@ describe('closing', () => {
     expect(w.client.tcp.connections().length).toBe(0);
   });
 
+  it('when the peer acks our FIN alone, the orphan waits in FIN_WAIT_2 and its last ACK comes from the timewait sock (id 0)', () => {
+    const w = world(17, 1 * MS);
+    w.server.tcp.listen({ addr: 0, port: 80 }, (c) => (c.handlers = { onPeerClose: (s) => w.engine.after(100 * MS, () => s.close()) }));
+    const conn = w.client.tcp.connect({ dst: w.server.addr, dport: 80 }, { onConnect: (c) => c.send(enc('bye')) });
+    w.engine.run(1 * SEC);
+    conn.close();
+    w.engine.run(2 * SEC);
+    const tail = w.net.log.slice(-4).map((p) => `${p.src === w.client.addr ? 'C' : 'S'} ${flagString(p.tcp.flags)} ${p.id === 0 ? 'id0' : 'id'}`);
+    // our FIN; the server's delayed ACK of it (40 ms, pingpong after the FIN); its FIN 100 ms later; our ACK
+    expect(tail).toEqual(['C F. id', 'S . id', 'S F. id', 'C . id0']);
+    expect(conn.state).toBe('TIME_WAIT');
+  });
+
   it('a retransmitted FIN in TIME_WAIT is acked again (from the control socket: IP id 0)', () => {
     const w = world();
     const { client } = requestReply(w, 8000, REQ43, REPLY43);
