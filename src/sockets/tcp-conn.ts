@@ -1402,6 +1402,7 @@ export class TcpConnection {
   private enterTimeWait(): void {
     this.state = 'TIME_WAIT';
     this.idZero = true;
+    if (this.twRcvWnd < 0) this.twRcvWnd = this.receiveWindow();
     this.rtxTimer.cancel();
     this.delackTimer.cancel();
     this.ackScheduled = false;
@@ -1412,10 +1413,13 @@ export class TcpConnection {
   }
 
   private closeAfterFlush = false;
+  /** tw_rcv_wnd: the receive window when the timewait sock took over; its ACKs keep offering it. */
+  private twRcvWnd = -1;
 
   /** An orphaned FIN_WAIT_2 lives tcp_fin_timeout as a timewait minisock (IP id 0 from then on). */
   private armFinWait2(): void {
     this.idZero = true;
+    this.twRcvWnd = this.receiveWindow();
     this.waitTimer.armAfter(TCP_FIN_TIMEOUT);
   }
 
@@ -1798,6 +1802,7 @@ export class TcpConnection {
     let window: number;
     // (a RST from a full socket carries its window like any segment; only the control socket's has 0)
     if (syn) window = Math.min(this.rcvWnd, 65535);
+    else if (this.twRcvWnd >= 0) window = Math.min(Math.floor(this.twRcvWnd / 2 ** this.rcvWscale), 65535);
     else window = this.selectWindow();
     const ack = flags & ACK ? this.rcvNxt : 0;
     writeHeader(b, off, this.lport, this.rport, seq, ack, flags, window, hlen);

@@ -35,6 +35,8 @@ class Net {
   readonly hosts = new Map<number, FakeHost>();
   readonly log: Pkt[] = [];
   drop: (p: Pkt) => boolean = () => false;
+  /** A scripted peer for addresses without a FakeHost: sees each datagram on arrival. */
+  peer: ((p: Pkt) => void) | null = null;
   constructor(
     readonly engine: Engine,
     readonly latency: number,
@@ -59,6 +61,10 @@ class Net {
       checksumOk: verifyTcpChecksum(bytes, 20, l4len, h.src, h.dst),
     };
     this.log.push(p);
+    if (!dstHost && this.peer && !this.drop(p)) {
+      const peer = this.peer;
+      this.engine.after(this.latency, () => peer(p));
+    }
     if (!dstHost || this.drop(p)) {
       pool.release(slot);
       return true;
@@ -331,6 +337,43 @@ describe('the real exchanges, segment by segment', () => {
       else expect(ts.tsEcr).toBe(lastVal.get(p.dst));
       lastVal.set(p.src, ts.tsVal);
     }
+  });
+});
+
+describe('against a peer that offers only MSS (real vm-nat: the Linux guest and slirp)', () => {
+  it('windows 64240 then 64240 − received (never shrunk), no options after the SYN, the last ACK from the timewait sock (id 0)', () => {
+    const w = world(18, 200_000, '10.0.2.100', '10.0.2.99');
+    const SLIRP = parseIpv4('198.51.100.1');
+    let ipId = 1;
+    let cport = 0;
+    /** slirp's own segments, as vg.tap0.pcap shows them: no DF, ids 1, 2, 3…, window 65535. */
+    const slirpSend = (delay: number, seq: number, ack: number, flags: number, payload: Uint8Array, options: TcpRepr['options'] = []) =>
+      w.engine.after(delay, () => {
+        const tcp: TcpRepr = { srcPort: 8000, dstPort: cport, seq, ack, flags, reserved: 0, window: 65535, checksum: 0, urgent: 0, options, payload };
+        const like: Pkt = { t: w.engine.now, src: SLIRP, dst: w.client.addr, id: ipId++, df: false, ttl: 64, tos: 0, tcp, checksumOk: true };
+        w.net.log.push(like);
+        w.engine.after(w.net.latency, () => inject(w, w.client, like, {}));
+      });
+    w.net.peer = (p) => {
+      cport = p.tcp.srcPort;
+      const f = p.tcp.flags;
+      if (f === 0x02) slirpSend(0, 64000, (p.tcp.seq + 1) >>> 0, 0x12, new Uint8Array(0), [{ kind: 'mss', value: 1460 }]);
+      else if (p.tcp.payload.length > 0) {
+        const end = (p.tcp.seq + p.tcp.payload.length) >>> 0;
+        slirpSend(0, 64001, end, 0x10, new Uint8Array(0));
+        slirpSend(8_000, 64001, end, 0x18, REPLY43);
+      } else if (f & 0x01) {
+        slirpSend(0, 64044, (p.tcp.seq + 1) >>> 0, 0x10, new Uint8Array(0));
+        slirpSend(4 * MS, 64044, (p.tcp.seq + 1) >>> 0, 0x11, new Uint8Array(0));
+      }
+    };
+    const got: Uint8Array[] = [];
+    const conn = w.client.tcp.connect({ dst: SLIRP, dport: 8000 }, { onConnect: (c) => c.send(REQ43), onData: (b, c) => (got.push(b), c.close()) });
+    w.engine.run(5 * SEC);
+    expect(Buffer.concat(got).toString()).toBe(Buffer.from(REPLY43).toString());
+    const real = realTcp(FIX + 'vm-nat/vg.tap0.pcap', 8000);
+    expect(normalise(atClient(w), w.client.addr)).toEqual(normalise(real, real[0]!.src));
+    expect(conn.state).toBe('TIME_WAIT');
   });
 });
 
