@@ -1,55 +1,41 @@
 // Parsers for the scalar values a scenario file holds: addresses, CIDRs, MACs, ports, durations, port
-// mappings, names. Each returns the parsed value or null; the schema (./spec.ts) turns null into an
+// mappings, names. Addresses go through src/wire/addr.ts; each function here returns the parsed value or null; the schema (./spec.ts) turns null into an
 // "expected …, got …" error. Kept here (not src/wire/addr.ts) because the accepted spellings are the
 // scenario format's, e.g. leading zeros are refused since Linux's inet_aton would read them as octal.
 
-const OCTET = /^(0|[1-9][0-9]{0,2})$/;
+import { formatCidr, formatIpv4, parseCidr as parseCidrStrict, parseIpv4, prefixMask } from '../wire/addr.js';
 
-/** "192.0.2.1" -> 32-bit unsigned number; null if not a canonical dotted quad. */
+/** "192.0.2.1" -> 32-bit unsigned number; null if not a canonical dotted quad (src/wire/addr.ts's
+ *  parser, which refuses leading zeros too, turned into the null-returning form the schema wants). */
 export function ipv4ToNum(s: string): number | null {
-  const parts = s.split('.');
-  if (parts.length !== 4) return null;
-  let n = 0;
-  for (const p of parts) {
-    if (!OCTET.test(p)) return null;
-    const b = Number(p);
-    if (b > 255) return null;
-    n = n * 256 + b;
+  try {
+    return parseIpv4(s);
+  } catch {
+    return null;
   }
-  return n >>> 0;
 }
 
-export function numToIpv4(n: number): string {
-  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-}
+export const numToIpv4 = formatIpv4;
+export const maskOf = prefixMask;
+export { formatCidr };
 
 export interface Cidr {
   addr: number;
   len: number;
 }
 
-/** "A.B.C.D/len" with len 0-32; null otherwise. */
+/** "A.B.C.D/len" with len 0-32 (a slash is required here); null otherwise. */
 export function parseCidr(s: string): Cidr | null {
-  const slash = s.indexOf('/');
-  if (slash < 0) return null;
-  const addr = ipv4ToNum(s.slice(0, slash));
-  const lenText = s.slice(slash + 1);
-  if (addr === null || !/^(0|[1-9][0-9]?)$/.test(lenText)) return null;
-  const len = Number(lenText);
-  if (len > 32) return null;
-  return { addr, len };
-}
-
-export function maskOf(len: number): number {
-  return len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+  if (!s.includes('/')) return null;
+  try {
+    return parseCidrStrict(s);
+  } catch {
+    return null;
+  }
 }
 
 export function networkOf(c: Cidr): number {
   return (c.addr & maskOf(c.len)) >>> 0;
-}
-
-export function formatCidr(addr: number, len: number): string {
-  return `${numToIpv4(addr)}/${len}`;
 }
 
 /** Whether two CIDRs share any address. */
