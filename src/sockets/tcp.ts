@@ -179,7 +179,10 @@ export class Tcp implements TransportProtocol, TcpOwner {
   connect(opts: ConnectOptions, handlers: TcpHandlers): TcpConnection {
     const dst = opts.dst >>> 0;
     const dport = opts.dport;
-    let src = opts.src !== undefined ? opts.src >>> 0 : this.ip.sourceFor(dst);
+    if (opts.src !== undefined && opts.src !== 0 && !this.ip.isLocal(opts.src >>> 0)) {
+      throw new TcpError('EADDRNOTAVAIL', `address ${opts.src >>> 0} is not local`);
+    }
+    let src = opts.src !== undefined && opts.src !== 0 ? opts.src >>> 0 : this.ip.sourceFor(dst);
     const unroutable = src === 0;
     if (unroutable) src = 0;
     let sport: number;

@@ -972,6 +972,12 @@ describe('ports', () => {
     expect(() => w3.server.tcp.listen({ addr: 0, port: 90, reuseaddr: true }, () => {})).not.toThrow();
   });
 
+  it('binding a connect to an address that is not ours is EADDRNOTAVAIL; so is listening on one', () => {
+    const w = world();
+    expect(() => w.client.tcp.connect({ dst: w.server.addr, dport: 80, src: parseIpv4('192.0.2.77') }, {})).toThrow(/not local/);
+    expect(() => w.client.tcp.listen({ addr: parseIpv4('192.0.2.77'), port: 80 }, () => {})).toThrow(TcpError);
+  });
+
   it('an explicit source port already connected to the same destination is EADDRINUSE', () => {
     const w = world();
     w.server.tcp.listen({ addr: 0, port: 80 }, () => {});
