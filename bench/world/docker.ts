@@ -90,7 +90,12 @@ export const CAPTURED = [
 
 /** Builds the world, warms the flow up (`warmEchoes` echoed datagrams), and returns the driver. With
  *  `captures`, `CAPTURED` is captured into it (memory or files); the caller closes it. */
-export function buildDockerWorld(opts: { captures?: CaptureSet | null; warmEchoes?: number } = {}): DockerWorld {
+/** Where measured frames end: the server's UDP socket (its whole stack: ip_rcv, INPUT, udp_rcv, a
+ *  counting handler), or the server's NIC (a counting sink in place of its stack: the forwarding path
+ *  alone, without the receiving socket layer, which copies each datagram out for its handler). */
+export type Endpoint = 'socket' | 'nic';
+
+export function buildDockerWorld(opts: { captures?: CaptureSet | null; warmEchoes?: number; endpoint?: Endpoint } = {}): DockerWorld {
   const w = new World({ seed: 1 });
   const lan = w.wire('lan');
   const ct = w.namespace('ct');
@@ -121,6 +126,10 @@ export function buildDockerWorld(opts: { captures?: CaptureSet | null; warmEchoe
   if (echoed !== warm) throw new Error(`warm-up: ${echoed} of ${warm} echoes came back`);
   if (host.netfilter.conntrack.stats.found === 0 && warm > 1) throw new Error('warm-up: conntrack found no entry');
   echo.onDatagram = () => { got++; };
+  if (opts.endpoint === 'nic') {
+    const pool = engine.pool;
+    server.device('eth0').sink = { deliver: (_dev, slot) => { got++; pool.release(slot); } };
+  }
 
   // The template: UDP header + payload with its checksum, as ct's socket would write it.
   const pool = engine.pool;
@@ -177,7 +186,7 @@ export interface Forwarder {
 }
 
 /** The Docker world with captures on CAPTURED: none, in memory, or pcap files in a fresh temp dir. */
-export function openForwarder(mode: CaptureMode): Forwarder {
+export function openForwarder(mode: CaptureMode, endpoint: Endpoint = 'socket'): Forwarder {
   let set: CaptureSet | null = null;
   let dir: string | null = null;
   if (mode === 'memory') set = CaptureSet.memory();
@@ -185,7 +194,7 @@ export function openForwarder(mode: CaptureMode): Forwarder {
     dir = mkdtempSync(join(tmpdir(), 'wirebox-bench-'));
     set = CaptureSet.files(dir);
   }
-  const d = buildDockerWorld({ captures: set });
+  const d = buildDockerWorld({ captures: set, endpoint });
   const sinks = set !== null && mode === 'memory' ? memorySinks(set) : [];
   let sinceDrain = 0;
   return {

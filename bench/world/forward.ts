@@ -1,7 +1,7 @@
 // End-to-end forwarding benchmark: one 60-byte UDP frame per operation through a Docker-like world
 // built with the World API (bench/world/docker.ts): container stack output → veth → docker0 → host
 // forward (TTL, FORWARD, POSTROUTING MASQUERADE with incremental checksums) → NIC → wire → server stack
-// → UDP socket. ops/s = frames/s. Cases: no captures; captures in memory on the 5 interfaces a frame
+// → UDP socket (or, in one case, ending at the server NIC). ops/s = frames/s. Cases: no captures; captures in memory on the 5 interfaces a frame
 // crosses (CaptureSet.memory(), drained every 65536 frames as a reader would, so memory stays bounded);
 // pcap files in a temp dir (CaptureSet.files(), removed after the run).
 //
@@ -33,6 +33,7 @@ const C_MEMCPY = 'memcpy of the 60 frame bytes (copyWithin in the pool)';
 const C_NONE = 'NAT path, no captures';
 const C_MEMORY = 'NAT path, captures in memory (5 interfaces)';
 const C_FILES = 'NAT path, pcap files in a temp dir (5 interfaces)';
+const C_NIC = 'NAT path to the server NIC (no receiving socket), no captures';
 
 let open: Forwarder[] = [];
 
@@ -58,7 +59,8 @@ export function suites(): Benchmark.Suite[] {
   const none = openForwarder('none');
   const mem = openForwarder('memory');
   const files = openForwarder('files');
-  open = [none, mem, files];
+  const nic = openForwarder('none', 'nic');
+  open = [none, mem, files, nic];
   s.add(C_NONE, () => {
     none.forward(1, 1);
     blackhole ^= none.d.received();
@@ -70,6 +72,10 @@ export function suites(): Benchmark.Suite[] {
   s.add(C_FILES, () => {
     files.forward(1, 1);
     blackhole ^= files.d.received();
+  });
+  s.add(C_NIC, () => {
+    nic.forward(1, 1);
+    blackhole ^= nic.d.received();
   });
   return [s];
 }
@@ -106,7 +112,7 @@ export async function after(results: BenchResults): Promise<string[]> {
   const memcpy = hz(C_MEMCPY);
   const none = hz(C_NONE);
   const ratio = (x: number | null, base: number | null): string => (x === null || base === null ? 'n/a' : `${(base / x).toFixed(2)}×`);
-  for (const [label, name] of [['NAT path, no captures', C_NONE], ['captures in memory', C_MEMORY], ['pcap files', C_FILES]] as const) {
+  for (const [label, name] of [['NAT path, no captures', C_NONE], ['captures in memory', C_MEMORY], ['pcap files', C_FILES], ['ending at the server NIC', C_NIC]] as const) {
     const x = hz(name);
     if (x === null) continue;
     lines.push(`${label}: ${fmt(x)} frames/s = ${ratio(x, fabric)} the plain fabric's time per frame, ${ratio(x, memcpy)} a 60-byte memcpy's` +
@@ -117,8 +123,9 @@ export async function after(results: BenchResults): Promise<string[]> {
   // Heap and GCs around a million forwarded frames, per capture mode.
   const N = 1_000_000;
   const gc = await getGc();
-  for (const mode of ['none', 'memory', 'files'] as const) {
-    const b = openForwarder(mode);
+  const runs = [['none', 'socket'], ['memory', 'socket'], ['files', 'socket'], ['none', 'nic'], ['memory', 'nic'], ['files', 'nic']] as const;
+  for (const [mode, endpoint] of runs) {
+    const b = openForwarder(mode, endpoint);
     const pool = b.d.world.engine.pool;
     b.forward(300_000, 64); // JIT, pool, queue and capture buffers reach their working size
     gc?.();
@@ -134,7 +141,7 @@ export async function after(results: BenchResults): Promise<string[]> {
     b.close();
     const delta = afterHeap - before;
     lines.push(
-      `heap over ${fmt(N)} frames, ${mode === 'none' ? 'no captures' : mode === 'memory' ? 'captures in memory' : 'pcap files'}: ` +
+      `heap over ${fmt(N)} frames to the server ${endpoint === 'socket' ? 'socket' : 'NIC'}, ${mode === 'none' ? 'no captures' : mode === 'memory' ? 'captures in memory' : 'pcap files'}: ` +
         `${delta >= 0 ? '+' : ''}${delta} bytes heapUsed${gc ? ' (after gc)' : ' (no gc: run with --expose-gc)'}; ` +
         `GCs while forwarding: ${s.minor} scavenges, ${s.major} major; pool in use ${warmInUse} → ${pool.inUse}; ` +
         `${fmt(delivered)} delivered in ${s.ms.toFixed(0)} ms = ${fmt((delivered / s.ms) * 1000)} frames/s`,

@@ -96,7 +96,7 @@ export class PcapWriter {
     v.setUint32(p + 4, frac, true);
     v.setUint32(p + 8, incl, true);
     v.setUint32(p + 12, len, true);
-    out.bytes.set(bytes.subarray(off, off + incl), p + RECORD_HEADER_LEN);
+    out.copyFrom(bytes, off, incl, p + RECORD_HEADER_LEN);
     out.pos = p + RECORD_HEADER_LEN + incl;
     this.offset += RECORD_HEADER_LEN + incl;
     this.count++;

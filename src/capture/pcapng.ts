@@ -181,7 +181,7 @@ export class PcapngWriter {
     v.setUint32(p + 16, lo, true);
     v.setUint32(p + 20, incl, true);
     v.setUint32(p + 24, len, true);
-    out.bytes.set(bytes.subarray(off, off + incl), p + 28);
+    out.copyFrom(bytes, off, incl, p + 28);
     let q = p + 28 + incl;
     while (q & 3) out.bytes[q++] = 0;
     if (opts !== 0) {

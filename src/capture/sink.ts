@@ -136,6 +136,9 @@ function flushAllOnExit(): void {
   }
 }
 
+/** Longest frame `RecordBuffer.copyFrom` copies without allocating (ARP, ACKs, small UDP, pings). */
+export const SMALL_COPY = 128;
+
 /** A bounded buffer of whole records in front of a sink. Writers reserve room for one record, fill it
  *  through `bytes`/`view` at `pos`, then `commit`. */
 export class RecordBuffer {
@@ -143,6 +146,10 @@ export class RecordBuffer {
   view: DataView;
   pos = 0;
   private readonly capacity: number;
+  /** The buffer frames were last copied from (the packet pool's) and a DataView on it, kept so that
+   *  `copyFrom` reads it without making a view per record. */
+  private srcBytes: Uint8Array | null = null;
+  private srcView: DataView | null = null;
 
   constructor(
     readonly sink: ByteSink,
@@ -169,6 +176,29 @@ export class RecordBuffer {
       this.bytes = new Uint8Array(n);
       this.view = new DataView(this.bytes.buffer);
     }
+  }
+
+  /**
+   * Copies `len` bytes of `src` from `off` to `at` in `bytes` (room already reserved). Frames up to
+   * SMALL_COPY bytes are copied four bytes at a time through DataViews, allocating nothing; a longer
+   * one goes through a subarray view (one small object per record, which the copy then outweighs:
+   * word-by-word copying of a 1514-byte frame costs ~10× `set`).
+   */
+  copyFrom(src: Uint8Array, off: number, len: number, at: number): void {
+    if (len > SMALL_COPY) {
+      this.bytes.set(src.subarray(off, off + len), at);
+      return;
+    }
+    let sv = this.srcView;
+    if (this.srcBytes !== src || sv === null) {
+      this.srcBytes = src;
+      sv = this.srcView = new DataView(src.buffer, src.byteOffset, src.byteLength);
+    }
+    const dv = this.view;
+    let k = 0;
+    for (; k + 4 <= len; k += 4) dv.setUint32(at + k, sv.getUint32(off + k, true), true);
+    const b = this.bytes;
+    for (; k < len; k++) b[at + k] = src[off + k]!;
   }
 
   /** Hand the buffered records to the sink. */
