@@ -35,6 +35,9 @@ class Net {
   readonly hosts = new Map<number, FakeHost>();
   readonly log: Pkt[] = [];
   drop: (p: Pkt) => boolean = () => false;
+  /** Extra delay per datagram (reordering) and copies delivered twice. */
+  jitter: (p: Pkt) => number = () => 0;
+  duplicate: (p: Pkt) => boolean = () => false;
   /** A scripted peer for addresses without a FakeHost: sees each datagram on arrival. */
   peer: ((p: Pkt) => void) | null = null;
   constructor(
@@ -69,7 +72,11 @@ class Net {
       pool.release(slot);
       return true;
     }
-    this.engine.after(this.latency, () => dstHost.tcp.input(slot, ETH, ETH + 20, l4len));
+    if (this.duplicate(p)) {
+      const copy = this.engine.pool.clone(slot);
+      this.engine.after(this.latency + this.jitter(p), () => dstHost.tcp.input(copy, ETH, ETH + 20, l4len));
+    }
+    this.engine.after(this.latency + this.jitter(p), () => dstHost.tcp.input(slot, ETH, ETH + 20, l4len));
     return true;
   }
 }
@@ -652,6 +659,34 @@ describe('data transfer', () => {
     expect(copies.length).toBe(2);
     // and it went out when the SACKs showed the hole, within a couple of RTTs, not at an RTO
     expect((copies[1]!.t - copies[0]!.t) / MS).toBeLessThan(10);
+  });
+
+  it('chaos (seeded): loss, duplication and reordering both ways; both byte streams arrive intact and both sides close', () => {
+    for (let seed = 1; seed <= 12; seed++) {
+      const w = world(seed, 1 * MS);
+      const rng = new Prng(seed * 7919);
+      w.net.drop = () => rng.below(100) < 10;
+      w.net.duplicate = () => rng.below(100) < 5;
+      w.net.jitter = () => rng.below(3_000_000);
+      const up = new Uint8Array(40_000 + seed * 1000).map((_, i) => (i * 31 + seed) & 0xff);
+      const down = new Uint8Array(30_000 + seed * 777).map((_, i) => (i * 17 + seed) & 0xff);
+      const gotUp: Uint8Array[] = [];
+      const gotDown: Uint8Array[] = [];
+      let serverDone = false;
+      let clientDone = false;
+      w.server.tcp.listen({ addr: 0, port: 80 }, (c) => {
+        c.send(down);
+        c.handlers = { onData: (b) => gotUp.push(b), onPeerClose: (x) => x.close(), onClose: () => (serverDone = true) };
+      });
+      w.client.tcp.connect(
+        { dst: w.server.addr, dport: 80 },
+        { onConnect: (c) => c.send(up), onData: (b, c) => (gotDown.push(b), Buffer.concat(gotDown).length === down.length ? c.close() : undefined), onClose: () => (clientDone = true) },
+      );
+      w.engine.run(600 * SEC);
+      expect(Buffer.compare(Buffer.concat(gotDown), Buffer.from(down)), `seed ${seed} down`).toBe(0);
+      expect(Buffer.compare(Buffer.concat(gotUp), Buffer.from(up)), `seed ${seed} up`).toBe(0);
+      expect(serverDone && clientDone, `seed ${seed} closed`).toBe(true);
+    }
   });
 
   it('under 8 % loss, retransmissions are rarely spurious (few D-SACKs): RACK orders same-instant sends', () => {
