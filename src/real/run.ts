@@ -219,7 +219,7 @@ export async function runReal(plan: WorldPlan, opts: RealOptions): Promise<RealR
     for (const c of topo.captures) {
       const file = join(stage, `${c.captureName}.pcap`);
       files.push(`${c.captureName}.pcap`);
-      const td = spawn('ip', ['netns', 'exec', c.ns, 'tcpdump', '-i', c.ifname, '-s', '0', '-U', '-n', '-Z', 'root', '-w', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const td = spawn('ip', ['netns', 'exec', c.ns, 'tcpdump', '-i', c.ifname, '-s', '0', '-U', '--immediate-mode', '-n', '-Z', 'root', '-w', file], { stdio: ['ignore', 'ignore', 'pipe'] });
       children.push(td);
       lines(td, 'stderr', (l) => {
         if (l.includes('listening on')) listening.add(td);
