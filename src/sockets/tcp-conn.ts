@@ -359,6 +359,7 @@ export class TcpConnection {
   send(bytes: Uint8Array): void {
     if (this.appClosed || this.wrShut || !this.canSend()) throw new Error(`TCP send in state ${this.state}`);
     if (bytes.length === 0) return;
+    if (this.sndBufLen === 0 && this.state !== 'SYN_SENT' && this.state !== 'SYN_RECV') this.restartAfterIdle();
     this.appendSndBuf(bytes);
     this.writeSeq = seqAdd(this.writeSeq, bytes.length);
     this.pushEnds.push(this.writeSeq);
@@ -903,7 +904,7 @@ export class TcpConnection {
 
   /** tcp_enter_recovery: CUBIC's multiplicative decrease (0.7), cwnd held at ssthresh meanwhile. */
   private startRecovery(): void {
-    this.ssthresh = Math.max(Math.floor((this.cwnd * 717) / 1024), 2);
+    this.ssthresh = this.cubicRecalcSsthresh();
     this.cwnd = this.ssthresh;
     this.inRecovery = true;
     this.fastRecovery = true;
@@ -958,19 +959,13 @@ export class TcpConnection {
       this.setRto();
       this.backoff = 0; // RFC 6298: reset only on a valid measurement; else the backed-off RTO stays
     }
-    // congestion window (Reno-like growth; Linux runs CUBIC, identical in slow start)
+    // congestion window: CUBIC (slow start, then the cubic curve), held during fast recovery
     if (this.inRecovery && seqGe(ack, this.recoveryHigh)) {
       this.inRecovery = false;
       if (this.fastRecovery) this.cwnd = Math.max(this.ssthresh, 2);
       this.fastRecovery = false;
     }
-    if (acked > 0 && this.state !== 'SYN_SENT' && !this.fastRecovery) {
-      if (this.cwnd < this.ssthresh) this.cwnd += ackedSegs;
-      else if (++this.cwndCnt >= this.cwnd) {
-        this.cwnd++;
-        this.cwndCnt = 0;
-      }
-    }
+    if (acked > 0 && this.state !== 'SYN_SENT' && !this.fastRecovery) this.cubicCongAvoid(ackedSegs);
     this.processTlpAck(ack);
     if (this.rtx.length === 0) this.rtxTimer.cancel();
     else if (!this.scheduleLossProbe(true)) this.rearmRto();
@@ -1495,7 +1490,10 @@ export class TcpConnection {
     for (let i = 0; this.nLost > 0 && i < this.rtx.length; i++) {
       const s = this.rtx[i]!;
       if (!s.lost || s.sacked) continue;
-      if (this.inFlight() >= this.cwnd) return 0;
+      if (this.inFlight() >= this.cwnd) {
+        this.cwndValidate(true);
+        return 0;
+      }
       const dataLen = seqDiff(s.end, s.seq) - (s.flags & FIN ? 1 : 0) - (s.flags & SYN ? 1 : 0);
       if (dataLen > this.mssCache && !(s.flags & SYN)) {
         // tcp_fragment: the tail becomes a segment of its own, still lost
@@ -1550,6 +1548,8 @@ export class TcpConnection {
       sent++;
       if (fin) break;
     }
+    const limited = this.inFlight() >= this.cwnd;
+    if (sent > 0 || limited) this.cwndValidate(limited);
     if (sent > 0 && !probe) {
       // tcp_event_new_data_sent, then one loss probe per tail-loss episode
       if (priorPackets === 0 || this.rtxMode === 'tlp' || !this.rtxTimer.armed) this.rearmRto();
@@ -1620,7 +1620,7 @@ export class TcpConnection {
     if (!this.tlpRetrans) {
       this.tlpActive = false;
     } else if (seqGt(ack, this.tlpHighSeq)) {
-      this.ssthresh = Math.max(Math.floor((this.cwnd * 717) / 1024), 2);
+      this.ssthresh = this.cubicRecalcSsthresh();
       this.cwnd = this.ssthresh;
       this.tlpActive = false;
     }
@@ -1640,7 +1640,7 @@ export class TcpConnection {
   private enterFastRecovery(): void {
     const head = this.rtx[0];
     if (!head) return;
-    this.ssthresh = Math.max(Math.floor((this.cwnd * 717) / 1024), 2);
+    this.ssthresh = this.cubicRecalcSsthresh();
     this.cwnd = this.ssthresh;
     this.inRecovery = true;
     this.fastRecovery = true;
@@ -1682,7 +1682,7 @@ export class TcpConnection {
     } else {
       // tcp_enter_loss: everything outstanding is lost, cwnd 1
       this.tlpActive = false;
-      this.ssthresh = Math.max(Math.floor((this.cwnd * 717) / 1024), 2);
+      this.ssthresh = this.cubicRecalcSsthresh();
       this.cwnd = 1;
       this.cwndCnt = 0;
       this.inRecovery = true;
@@ -1858,7 +1858,114 @@ export class TcpConnection {
 
   /** tcp_event_data_sent: a reply within ato of the last received data means ping-pong traffic. */
   private eventDataSent(): void {
+    this.lsndtime = this.now();
     if (this.now() - this.lrcvtime < this.ato) this.pingpong++;
+  }
+
+  // ================================================================ CUBIC (tcp_cubic.c, without HyStart)
+
+  private lsndtime = 0;
+  private cubicLastMax = 0;
+  private cubicEpoch = -1;
+  private cubicOrigin = 0;
+  private cubicK = 0;
+  private cubicAckCnt = 0;
+  private cubicTcpCwnd = 0;
+  /** tcp_cwnd_validate's record of how much of cwnd the last window used. */
+  private maxPacketsOut = 0;
+  private cwndUsageSeq = 0;
+  private isCwndLimited = false;
+
+  /** cubictcp_recalc_ssthresh: β = 717/1024, with fast convergence of last_max_cwnd. */
+  private cubicRecalcSsthresh(): number {
+    this.cubicEpoch = -1;
+    this.cubicLastMax = this.cwnd < this.cubicLastMax ? Math.floor((this.cwnd * (1024 + 717)) / 2048) : this.cwnd;
+    return Math.max(Math.floor((this.cwnd * 717) / 1024), 2);
+  }
+
+  /** tcp_is_cwnd_limited: only a flow that used its window may grow it (twice the used in slow start). */
+  private cwndLimited(): boolean {
+    if (this.isCwndLimited) return true;
+    return this.cwnd < this.ssthresh && this.cwnd < 2 * this.maxPacketsOut;
+  }
+
+  /** tcp_cwnd_validate, after tcp_write_xmit. */
+  private cwndValidate(limited: boolean): void {
+    if (!seqLt(this.sndUna, this.cwndUsageSeq) || limited || (!this.isCwndLimited && this.rtx.length > this.maxPacketsOut)) {
+      this.isCwndLimited = limited;
+      this.maxPacketsOut = this.rtx.length;
+      this.cwndUsageSeq = this.sndNxt;
+    }
+  }
+
+  /** tcp_slow_start_after_idle_check → tcp_cwnd_restart: after an idle RTO, cwnd halves per RTO
+   *  down to the initial window (net.ipv4.tcp_slow_start_after_idle = 1). */
+  private restartAfterIdle(): void {
+    if (this.rtx.length > 0 || this.lsndtime === 0) return;
+    let delta = this.now() - this.lsndtime;
+    if (delta <= this.rto) return;
+    const restart = Math.min(TCP_INIT_CWND, this.cwnd);
+    this.ssthresh = Math.max(this.ssthresh, Math.floor((this.cwnd * 3) / 4));
+    let cwnd = this.cwnd;
+    while ((delta -= this.rto) > 0 && cwnd > restart) cwnd >>= 1;
+    this.cwnd = Math.max(cwnd, restart);
+    this.cubicEpoch = -1;
+  }
+
+  /** cubictcp_cong_avoid: slow start up to ssthresh, then tcp_cong_avoid_ai with bictcp_update's cnt. */
+  private cubicCongAvoid(acked: number): void {
+    if (!this.cwndLimited()) return;
+    if (this.cwnd < this.ssthresh) {
+      const c = Math.min(this.cwnd + acked, this.ssthresh);
+      acked -= c - this.cwnd;
+      this.cwnd = c;
+      if (acked <= 0) return;
+    }
+    const cnt = this.cubicUpdate(acked);
+    if (this.cwndCnt >= cnt) {
+      this.cwndCnt = 0;
+      this.cwnd++;
+    }
+    this.cwndCnt += acked;
+    if (this.cwndCnt >= cnt) {
+      const delta = Math.floor(this.cwndCnt / cnt);
+      this.cwndCnt -= delta * cnt;
+      this.cwnd += delta;
+    }
+  }
+
+  /** bictcp_update: W(t) = C (t − K)³ + W_max with C = 0.4, t including the minimum RTT, and the
+   *  Reno-friendly region (beta_scale 15). Returns cnt: ACKed segments per cwnd increment. */
+  private cubicUpdate(acked: number): number {
+    const cwnd = this.cwnd;
+    const now = this.now();
+    this.cubicAckCnt += acked;
+    if (this.cubicEpoch < 0) {
+      this.cubicEpoch = now;
+      this.cubicAckCnt = acked;
+      this.cubicTcpCwnd = cwnd;
+      if (this.cubicLastMax <= cwnd) {
+        this.cubicK = 0;
+        this.cubicOrigin = cwnd;
+      } else {
+        this.cubicK = Math.cbrt((this.cubicLastMax - cwnd) / 0.4);
+        this.cubicOrigin = this.cubicLastMax;
+      }
+    }
+    const t = (now - this.cubicEpoch) / 1e9 + this.minRttUs / 1e6;
+    const target = Math.floor(this.cubicOrigin + 0.4 * (t - this.cubicK) ** 3);
+    let cnt = target > cwnd ? Math.floor(cwnd / (target - cwnd)) : 100 * cwnd;
+    if (this.cubicLastMax === 0 && cnt > 20) cnt = 20;
+    const delta = (cwnd * 15) >> 3;
+    while (this.cubicAckCnt > delta) {
+      this.cubicAckCnt -= delta;
+      this.cubicTcpCwnd++;
+    }
+    if (this.cubicTcpCwnd > cwnd) {
+      const maxCnt = Math.floor(cwnd / (this.cubicTcpCwnd - cwnd));
+      if (cnt > maxCnt) cnt = maxCnt;
+    }
+    return Math.max(cnt, 2);
   }
 
   // ================================================================ receive window

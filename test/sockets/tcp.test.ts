@@ -519,6 +519,39 @@ describe('data transfer', () => {
     for (let i = 1; i < wins.length - 1; i++) expect(wins[i]! * 1024).toBeGreaterThanOrEqual(wins[i - 1]! * 1024 - 1448 * 64);
   });
 
+  it('cwnd grows only when used (tcp_is_cwnd_limited) and restarts after idle: a big reply on a chatty or idle connection leaves in a flight of 10', () => {
+    for (const idle of [false, true]) {
+      const w = world(19, 1 * MS);
+      w.server.tcp.listen({ addr: 0, port: 80 }, (c) => {
+        c.handlers = { onData: (b, s) => s.send(Buffer.from(b).toString() === 'big' ? new Uint8Array(100_000) : enc('ok')) };
+      });
+      let replies = 0;
+      let bigAt = -1;
+      const sendBig = (c: TcpConnection) => ((bigAt = w.net.log.length), c.send(enc('big')));
+      w.client.tcp.connect(
+        { dst: w.server.addr, dport: 80 },
+        {
+          onConnect: (c) => c.send(enc('go')),
+          onData: (b, c) => {
+            if (b.length !== 2) return;
+            if (++replies < 50) c.send(enc('again'));
+            else if (idle) {
+              // a first big reply grows cwnd; after 10 s of silence the second starts over from 10
+              c.send(enc('big'));
+              w.engine.after(10 * SEC, () => sendBig(c));
+            } else sendBig(c);
+          },
+        },
+      );
+      w.engine.run(20 * SEC);
+      expect(replies).toBe(50);
+      const after = w.net.log.slice(bigAt);
+      const firstAck = after.find((p) => p.src === w.client.addr && p.tcp.payload.length === 0)!;
+      const flight = after.filter((p) => p.src === w.server.addr && p.tcp.payload.length > 0 && p.t < firstAck.t + 1 * MS);
+      expect(flight.length, idle ? 'after idle' : 'chatty').toBe(10);
+    }
+  });
+
   it('a lost last segment, alone in flight, is probed at min(2·srtt + 200 ms, RTO) and the stream is intact', () => {
     let dropped: Pkt | undefined;
     const { w, data, got } = bulk(2, 20_000, (p) => {
