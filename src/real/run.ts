@@ -191,6 +191,16 @@ export async function runReal(plan: WorldPlan, opts: RealOptions): Promise<RealR
       if (argv[0] === 'ip' && argv[1] === 'netns' && argv[2] === 'add') created.push(argv[3]!);
       run(argv);
     }
+    // br_netfilter is global: once any program on the machine loaded it (an older dockerd, kubelet), a
+    // new namespace starts with bridge-nf-call-iptables=1 and bridged/bridge-bound frames traverse
+    // iptables at the bridge layer — e.g. Docker 28's raw PREROUTING DROP then removes a routed frame
+    // before the bridge device's tap sees it. Docker 27.3+ loads it only for --icc=false, which no plan
+    // uses, and the emulator has no bridge-layer netfilter: switch it off per namespace (Linux ≥ 5.3).
+    if (existsSync('/proc/sys/net/bridge/bridge-nf-call-iptables')) {
+      for (const ns of topo.namespaces) {
+        for (const k of ['iptables', 'ip6tables', 'arptables']) run(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', `net.bridge.bridge-nf-call-${k}=0`]);
+      }
+    }
 
     for (const ns of plan.namespaces) {
       run(['ip', 'netns', 'exec', nsName(ns.name), 'iptables-restore'], formatIptablesSave(ns.iptables));
