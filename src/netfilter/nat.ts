@@ -208,8 +208,10 @@ export class Nat {
   manipPacket(bytes: Uint8Array, l3: number, e: number, dir: number, manip: number): void {
     const k = e * 2 + (dir ^ 1);
     const ct = this.ct;
-    if (manip === MANIP_SRC) manipHeader(bytes, l3, -1, manip, ct.tDst[k]!, ct.tDport[k]!, ct.tSport[k]!);
-    else manipHeader(bytes, l3, -1, manip, ct.tSrc[k]!, ct.tSport[k]!, ct.tSport[k]!);
+    // Addresses go on as int32s: a uint32 above 2^31 handed to a call V8 does not inline is boxed into
+    // a HeapNumber, an allocation per packet. manipHeader and setAddr take either signedness.
+    if (manip === MANIP_SRC) manipHeader(bytes, l3, -1, manip, ct.tDst[k]! | 0, ct.tDport[k]!, ct.tSport[k]!);
+    else manipHeader(bytes, l3, -1, manip, ct.tSrc[k]! | 0, ct.tSport[k]!, ct.tSport[k]!);
   }
 
   /**
@@ -225,14 +227,14 @@ export class Nat {
     const innerAvail = l4 + icmpLen - inner;
     if (manip === MANIP_SRC) {
       // inner gets DST manip to tuple[!dir] itself (not inverted)
-      manipHeader(bytes, inner, innerAvail, MANIP_DST, ct.tDst[k]!, ct.tDport[k]!, ct.tSport[k]!);
+      manipHeader(bytes, inner, innerAvail, MANIP_DST, ct.tDst[k]! | 0, ct.tDport[k]!, ct.tSport[k]!);
     } else {
-      manipHeader(bytes, inner, innerAvail, MANIP_SRC, ct.tSrc[k]!, ct.tSport[k]!, ct.tSport[k]!);
+      manipHeader(bytes, inner, innerAvail, MANIP_SRC, ct.tSrc[k]! | 0, ct.tSport[k]!, ct.tSport[k]!);
     }
     fillIcmpChecksum(bytes, l4, icmpLen);
     // Outer: the inverse of tuple[!dir], only the addresses (an ICMP error has no id to change).
-    if (manip === MANIP_SRC) setAddr(bytes, l3, 12, ct.tDst[k]!, -1);
-    else setAddr(bytes, l3, 16, ct.tSrc[k]!, -1);
+    if (manip === MANIP_SRC) setAddr(bytes, l3, 12, ct.tDst[k]! | 0, -1);
+    else setAddr(bytes, l3, 16, ct.tSrc[k]! | 0, -1);
   }
 }
 
@@ -243,8 +245,8 @@ function wr16(b: Uint8Array, at: number, v: number): void {
   b[at] = v >>> 8;
   b[at + 1] = v & 0xff;
 }
-function rd32(b: Uint8Array, at: number): number {
-  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+function rd32i(b: Uint8Array, at: number): number {
+  return (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
 }
 function wr32(b: Uint8Array, at: number, v: number): void {
   b[at] = v >>> 24;
@@ -254,17 +256,19 @@ function wr32(b: Uint8Array, at: number, v: number): void {
 }
 
 /** Rewrite the address at `l3 + rel` (12 source, 16 destination) and fix the header checksum; with
- *  `l4check` ≥ 0 the transport checksum there (TCP/UDP pseudo header) too. Returns the old address. */
-function setAddr(b: Uint8Array, l3: number, rel: number, addr: number, l4check: number, udp = false): number {
-  const old = rd32(b, l3 + rel);
-  if (old === addr >>> 0) return old;
+ *  `l4check` ≥ 0 the transport checksum there (TCP/UDP pseudo header) too. `addr` may be a uint32 or
+ *  an int32; the old address is read as an int32 (nothing boxed when the checksum helpers are not
+ *  inlined; they only take 16-bit halves). */
+function setAddr(b: Uint8Array, l3: number, rel: number, addr: number, l4check: number, udp = false): void {
+  const old = rd32i(b, l3 + rel);
+  addr = addr | 0;
+  if (old === addr) return;
   wr32(b, l3 + rel, addr);
   wr16(b, l3 + 10, updateChecksum32(rd16(b, l3 + 10), old, addr));
   if (l4check >= 0) {
     const c = rd16(b, l4check);
     wr16(b, l4check, udp ? updateUdpChecksum32(c, old, addr) : updateChecksum32(c, old, addr));
   }
-  return old;
 }
 
 /**

@@ -284,14 +284,16 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
   routeOutput(dst: number, oif = 0): OutRoute | null {
     const r = this.scratch;
     if (!this.resolve(dst, oif)) return null;
-    return { kind: KIND_NAMES[r.kind]!, ifindex: r.ifindex, nexthop: r.nexthop, src: r.src };
+    return { kind: KIND_NAMES[r.kind]!, ifindex: r.ifindex, nexthop: r.nexthop >>> 0, src: r.src >>> 0 };
   }
 
   /** The output route into `this.scratch` (no allocation); false when there is none. Callers copy
-   *  what they need before anything that may send (a hook can emit a packet and reuse the scratch). */
+   *  what they need before anything that may send (a hook can emit a packet and reuse the scratch).
+   *  Addresses in the scratch (nexthop, src) are int32s, as on the whole packet path: a uint32 above
+   *  2^31 handed to a call V8 does not inline is boxed into a HeapNumber, an allocation per packet. */
   private resolve(dst: number, oif: number): boolean {
     const out = this.scratch;
-    dst = dst >>> 0;
+    dst = dst | 0;
     if (this.fib.isLocal(dst)) {
       out.kind = RT_LOCAL;
       out.ifindex = this.lo === null ? 0 : this.lo.ifindex;
@@ -299,7 +301,7 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
       out.src = dst;
       return true;
     }
-    if (dst === 0xffffffff) {
+    if (dst === -1) {
       // Limited broadcast: out of the bound device, else the first device with an address; the source
       // is inet_select_addr(dev, 0, RT_SCOPE_LINK) — 0.0.0.0 on a device without one (a DHCP client).
       let ifindex = oif;
@@ -315,7 +317,7 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
       out.kind = RT_BROADCAST;
       out.ifindex = ifindex;
       out.nexthop = dst;
-      out.src = this.fib.primaryOf(ifindex);
+      out.src = this.fib.primaryOf(ifindex) | 0;
       return true;
     }
     const r = oif === 0 ? this.fib.lookup(dst) : this.fib.lookupDev(dst, oif);
@@ -325,10 +327,10 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
       out.kind = isMulticastIp(dst) ? RT_MULTICAST : RT_UNICAST;
       out.ifindex = oif;
       out.nexthop = dst;
-      out.src = this.fib.selectAddr(oif, dst, Scope.LINK);
+      out.src = this.fib.selectAddr32(oif, dst, Scope.LINK);
       return true;
     }
-    out.src = this.fib.sourceOf(r, dst);
+    out.src = this.fib.sourceOf32(r, dst);
     out.ifindex = r.ifindex;
     out.nexthop = this.nexthopOf(r, dst);
     out.kind = isMulticastIp(dst) ? RT_MULTICAST : r.gateway === 0 && this.fib.isBroadcast(dst) ? RT_BROADCAST : RT_UNICAST;
@@ -506,11 +508,12 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
   private routeInput(dev: NetDevice, slot: number, off: number, pkt: PacketType): void {
     const pool = this.engine.pool;
     const view = pool.view;
-    const dst = view.getUint32(off + IPV4.DST);
-    const src = view.getUint32(off + IPV4.SRC);
+    // int32 reads (255.255.255.255 is -1): see `resolve` on why addresses stay int32 here.
+    const dst = view.getInt32(off + IPV4.DST);
+    const src = view.getInt32(off + IPV4.SRC);
     const fromLo = dev === this.lo;
-    if (isMulticastIp(src) || src === 0xffffffff) return this.dropAddr(slot);
-    if (dst === 0xffffffff || (src === 0 && dst === 0)) return this.localDeliver(dev.name, dev.ifindex, slot, off, pkt, true);
+    if (isMulticastIp(src) || src === -1) return this.dropAddr(slot);
+    if (dst === -1 || (src === 0 && dst === 0)) return this.localDeliver(dev.name, dev.ifindex, slot, off, pkt, true);
     if (isMulticastIp(dst)) return this.dropAddr(slot); // no multicast group membership here
     if (src === 0) return this.dropAddr(slot);
     if (!fromLo && (isLoopbackIp(src) || isLoopbackIp(dst) || this.fib.isLocal(src))) return this.dropAddr(slot);
@@ -601,7 +604,7 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
     }
     const rel = off - pool.base(slot);
     let view = pool.view;
-    const dst = view.getUint32(off + IPV4.DST);
+    const dst = view.getInt32(off + IPV4.DST); // int32: see `resolve`
     const r = this.fib.lookup(dst);
     if (r === null) {
       // ip_error with forwarding on: ICMP net unreachable.
@@ -648,13 +651,15 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
    *  exception, kept ip_rt_gc_timeout = 300 s). */
   private nexthopOf(r: Route, dst: number): number {
     if (this.exceptions.size !== 0 && r.gateway !== 0) {
-      const x = this.exceptions.get(dst);
+      const key = dst >>> 0;
+      const x = this.exceptions.get(key);
       if (x !== undefined) {
-        if (this.engine.now < x.expires && x.ifindex === r.ifindex) return x.gw;
-        this.exceptions.delete(dst);
+        if (this.engine.now < x.expires && x.ifindex === r.ifindex) return x.gw | 0;
+        this.exceptions.delete(key);
       }
     }
-    return r.gateway !== 0 ? r.gateway : dst;
+    // int32 (see `resolve`); the neighbour table takes either signedness.
+    return r.gateway !== 0 ? r.gateway | 0 : dst | 0;
   }
 
   /**
@@ -715,7 +720,7 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
   /** sendL4 from a socket bound to a device (SO_BINDTODEVICE): `oif` is its ifindex (0: none). */
   sendL4Dev(slot: number, l4len: number, h: L4Header, oif: number): boolean {
     const pool = this.engine.pool;
-    if (!this.resolve(h.dst, oif)) {
+    if (!this.resolve(h.dst | 0, oif)) {
       this.stats.outNoRoutes++;
       pool.release(slot);
       return false;
@@ -724,9 +729,9 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
     let kind = rt.kind;
     let ifindex = rt.ifindex;
     let nexthop = rt.nexthop;
-    const src = h.src !== 0 ? h.src : rt.src;
+    const src = h.src !== 0 ? h.src | 0 : rt.src;
     const off = pool.base(slot) + ETH.HEADER_LEN;
-    writeIpv4Header(pool.view, off, h.tos, IPV4.HEADER_LEN + l4len, h.id, h.df, h.ttl, h.proto, src, h.dst);
+    writeIpv4Header(pool.view, off, h.tos, IPV4.HEADER_LEN + l4len, h.id, h.df, h.ttl, h.proto, src, h.dst | 0);
     pool.len[slot] = L4_OFFSET + l4len;
     this.stats.outRequests++;
     if (this.filter !== null) {

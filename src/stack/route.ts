@@ -17,6 +17,17 @@
 
 import { inSubnet, prefixMask } from '../wire/addr.js';
 
+/** The netmask of a /len as an int32 (-1 << (32 - len)): no double, so nothing is boxed on the packet
+ *  path (a uint32 above 2^31 handed to a call that is not inlined becomes a HeapNumber per packet). */
+function mask32(len: number): number {
+  return len <= 0 ? 0 : len >= 32 ? -1 : -1 << (32 - len);
+}
+
+/** Whether `addr` lies in `net/len`, for addresses of either signedness (uint32 or int32). */
+function inPrefix(addr: number, net: number, len: number): boolean {
+  return ((addr ^ net) & mask32(len)) === 0;
+}
+
 /** Linux's route scopes (rtnetlink.h), in its order: a smaller number reaches farther. */
 export const enum Scope {
   UNIVERSE = 0,
@@ -97,7 +108,7 @@ export class Fib {
     const routes = this.routes;
     for (let i = 0; i < routes.length; i++) {
       const r = routes[i]!;
-      if (r.len === 0 || ((dst & prefixMask(r.len)) >>> 0) === r.dst) return r;
+      if (r.len === 0 || inPrefix(dst, r.dst, r.len)) return r;
     }
     return null;
   }
@@ -108,7 +119,7 @@ export class Fib {
     for (let i = 0; i < routes.length; i++) {
       const r = routes[i]!;
       if (r.ifindex !== ifindex) continue;
-      if (r.len === 0 || ((dst & prefixMask(r.len)) >>> 0) === r.dst) return r;
+      if (r.len === 0 || inPrefix(dst, r.dst, r.len)) return r;
     }
     return null;
   }
@@ -120,7 +131,7 @@ export class Fib {
     for (let i = 0; i < as.length; i++) {
       const a = as[i]!;
       if (a.addr === addr) return true;
-      if (a.loopback && inSubnet(addr, a.addr, a.len)) return true;
+      if (a.loopback && inPrefix(addr, a.addr, a.len)) return true;
     }
     return false;
   }
@@ -136,25 +147,38 @@ export class Fib {
 
   /** inet_select_addr(dev, dst, scope). `dst` 0 means "any". */
   selectAddr(ifindex: number, dst: number, scope: Scope): number {
+    return this.selectAddr32(ifindex, dst, scope) >>> 0;
+  }
+
+  /** `selectAddr` as an int32 (the packet path's form: see mask32). */
+  selectAddr32(ifindex: number, dst: number, scope: Scope): number {
     let first = 0;
-    for (const a of this.addresses) {
+    const as = this.addresses;
+    for (let i = 0; i < as.length; i++) {
+      const a = as[i]!;
       if (a.ifindex !== ifindex || a.secondary || a.scope > scope) continue;
-      if (dst === 0 || inSubnet(dst, a.addr, a.len)) return a.addr;
-      if (first === 0) first = a.addr;
+      if (dst === 0 || inPrefix(dst, a.addr, a.len)) return a.addr | 0;
+      if (first === 0) first = a.addr | 0;
     }
     if (first !== 0) return first;
     // Not on the device: any other device's address of link scope or wider (not host-scoped loopback).
-    for (const a of this.addresses) {
+    for (let i = 0; i < as.length; i++) {
+      const a = as[i]!;
       if (a.secondary || a.scope === Scope.HOST || a.scope > scope) continue;
-      if (a.ifindex !== ifindex) return a.addr;
+      if (a.ifindex !== ifindex) return a.addr | 0;
     }
     return 0;
   }
 
   /** The source address a route gives for `dst` (its src, else inet_select_addr on its device). */
   sourceOf(r: Route, dst: number): number {
-    if (r.prefsrc !== 0) return r.prefsrc;
-    return this.selectAddr(r.ifindex, r.gateway !== 0 ? r.gateway : dst, r.scope);
+    return this.sourceOf32(r, dst) >>> 0;
+  }
+
+  /** `sourceOf` as an int32 (the packet path's form: see mask32). */
+  sourceOf32(r: Route, dst: number): number {
+    if (r.prefsrc !== 0) return r.prefsrc | 0;
+    return this.selectAddr32(r.ifindex, r.gateway !== 0 ? r.gateway | 0 : dst | 0, r.scope);
   }
 
   /** Primary address of a device (first non-secondary), 0 if none. */
