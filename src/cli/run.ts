@@ -62,7 +62,7 @@ export function formatSummary(plan: WorldPlan, s: RunSummary, files: string[]): 
     }
   }
   if (s.connections.length) {
-    lines.push('connections (conntrack at the end of the run; the second tuple is the reply, with its NAT):');
+    lines.push('connections (as conntrack confirmed them, with their NAT):');
     for (const c of s.connections) lines.push(`  ${c}`);
   }
   if (s.drops.length) {

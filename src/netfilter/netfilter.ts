@@ -16,6 +16,7 @@
 // loopback_xmit.
 
 import type { IptablesPlan } from '../plan/plan.js';
+import { formatIpv4 } from '../wire/addr.js';
 import type { Engine } from '../sim/engine.js';
 import type { Prng } from '../sim/prng.js';
 import {
@@ -50,6 +51,18 @@ export function planNeedsConntrack(plan: IptablesPlan): boolean {
 }
 
 /** Drops and their reasons, for the run summary. */
+/** A connection conntrack confirmed: `from → to`, and the addresses NAT gave it (null: untouched). */
+export interface ConnectionNote {
+  atNs: number;
+  proto: string;
+  from: string;
+  to: string;
+  /** The source it left with (SNAT/MASQUERADE). */
+  snat: string | null;
+  /** The destination it was sent to instead (DNAT/REDIRECT). */
+  dnat: string | null;
+}
+
 export interface NetfilterDrops {
   /** "nf_conntrack: table full, dropping packet" */
   tableFull: number;
@@ -260,11 +273,16 @@ export class Netfilter implements PacketFilter {
       return Verdict.ACCEPT;
     }
     const e = this.skbEntry[slot]!;
+    const fresh = this.onConfirm !== null && !this.conntrack.isConfirmed(e) && this.noted.get(e) !== this.conntrack.gen[e];
     if (!this.conntrack.confirm(e, this.engine.now)) {
       this.drops.insertFailed++;
       this.skbEntry[slot] = ASSOC_NONE;
       this.skbFlags[slot] = 0;
       return Verdict.DROP;
+    }
+    if (fresh) {
+      this.noted.set(e, this.conntrack.gen[e]!);
+      this.onConfirm!(this.describe(e));
     }
     if (keepForLoopback) {
       this.skbFlags[slot] = LOOPBACK_KEEP;
@@ -272,6 +290,32 @@ export class Netfilter implements PacketFilter {
     }
     this.detach(slot);
     return Verdict.ACCEPT;
+  }
+
+  /** Told of every connection as conntrack confirms it (for the run summary), with its translation. */
+  onConfirm: ((c: ConnectionNote) => void) | null = null;
+  /** Entry → generation already reported to onConfirm (an entry is reported once per life). */
+  private readonly noted = new Map<number, number>();
+
+  /** A confirmed entry as the summary shows it: the original direction and what NAT made of it. */
+  private describe(e: number): ConnectionNote {
+    const ct = this.conntrack;
+    const o = ct.readTuple(e, DIR_ORIGINAL, new Tuple());
+    const r = ct.readTuple(e, DIR_REPLY, new Tuple());
+    const proto = o.proto === PROTO_TCP ? 'tcp' : o.proto === PROTO_UDP ? 'udp' : o.proto === PROTO_ICMP ? 'icmp' : `proto ${o.proto}`;
+    const ep = (a: number, p: number) => (o.proto === PROTO_ICMP ? formatIpv4(a) : `${formatIpv4(a)}:${p}`);
+    let snat: string | null;
+    let dnat: string | null;
+    if (o.proto === PROTO_ICMP) {
+      // ICMP tuples hold the echo id as the source "port" in both directions and the type as the
+      // destination "port" (8 one way, 0 the other): only addresses and the id can be translated.
+      snat = r.dst !== o.src || r.sport !== o.sport ? `${formatIpv4(r.dst)}${r.sport !== o.sport ? ` id ${r.sport}` : ''}` : null;
+      dnat = r.src !== o.dst ? formatIpv4(r.src) : null;
+    } else {
+      snat = r.dst !== o.src || r.dport !== o.sport ? ep(r.dst, r.dport) : null;
+      dnat = r.src !== o.dst || r.sport !== o.dport ? ep(r.src, r.sport) : null;
+    }
+    return { atNs: this.engine.now, proto, from: ep(o.src, o.sport), to: ep(o.dst, o.dport), snat, dnat };
   }
 
   // ---- nf_conntrack_in ---------------------------------------------------------------------------

@@ -11,7 +11,7 @@
 //   w.run();
 
 import { Bridge, Loopback, Macvlan, Nic, Veth, Wire, type NetDevice } from '../devices/index.js';
-import { Netfilter } from '../netfilter/netfilter.js';
+import { Netfilter, type ConnectionNote } from '../netfilter/netfilter.js';
 import type { InterfacePlan, NamespacePlan, RoutePlan, WorldPlan } from '../plan/plan.js';
 import { Engine } from '../sim/engine.js';
 import { Tcp } from '../sockets/tcp.js';
@@ -52,6 +52,7 @@ export class Namespace {
     this.host = new Host(world.engine, name, { forward: opts.forward ?? false });
     this.netfilter = new Netfilter(world.engine, this.host.rng.fork('netfilter'), this.host);
     this.host.filter = this.netfilter;
+    this.netfilter.onConfirm = (c) => world.connections.push({ ns: name, ...c });
     this.tcp = new Tcp(this.host);
     this.host.setTransport(6, this.tcp);
     // lo comes up with 127.0.0.1/8, as in every new network namespace once `ip link set lo up` ran.
@@ -115,6 +116,8 @@ export class World {
   readonly namespaces = new Map<string, Namespace>();
   readonly wires = new Map<string, Wire>();
   readonly apps: Apps;
+  /** Every connection conntrack confirmed, in order, with its NAT (for the run summary). */
+  readonly connections: ({ ns: string } & ConnectionNote)[] = [];
   /** The plan this world was built from, if any. */
   plan: WorldPlan | null = null;
   private captures: CaptureSet | null = null;
@@ -173,10 +176,12 @@ export class World {
 
   summary(): RunSummary {
     const interfaces = this.captures?.counts() ?? [];
-    const connections: string[] = [];
+    const connections = this.connections.map((c) => {
+      const nat = [c.snat ? `source NAT to ${c.snat}` : '', c.dnat ? `destination NAT to ${c.dnat}` : ''].filter(Boolean).join(', ');
+      return `${c.ns}: ${c.proto} ${c.from} → ${c.to}${nat ? `, ${nat}` : ''}`;
+    });
     const drops: { where: string; count: number; why: string }[] = [];
     for (const ns of this.namespaces.values()) {
-      for (const line of ns.netfilter.conntrackList()) connections.push(`${ns.name}: ${line}`);
       for (const line of ns.netfilter.dropSummary()) {
         const m = /^(.*): (\d+)$/.exec(line);
         drops.push({ where: ns.name, count: m ? Number(m[2]) : 1, why: m ? m[1]! : line });

@@ -141,6 +141,11 @@ describe('example scenarios', () => {
     expect(syns[1]!.sport).not.toBe(40000); // remapped for the second
     const udpPorts = new Set(segments(frames(caps, 'server.eth0')).filter((s) => s.proto === 'udp' && s.dport === 53).map((s) => s.sport));
     expect(udpPorts.size).toBe(2);
+    // the summary tells the same story: the first kept its port, the second was remapped
+    const tcp = summary.connections.filter((c) => c.startsWith('dh: tcp'));
+    expect(tcp[0]).toBe('dh: tcp 172.17.0.2:40000 → 192.0.2.1:80, source NAT to 192.0.2.10:40000');
+    expect(tcp[1]).toMatch(/^dh: tcp 172\.17\.0\.3:40000 → 192\.0\.2\.1:80, source NAT to 192\.0\.2\.10:(\d+)$/);
+    expect(tcp[1]).not.toMatch(/:40000$/);
   });
 
   it('multihomed-bind: 0.0.0.0 answers on both addresses, a specific bind only on its own', () => {
