@@ -210,6 +210,11 @@ export async function runReal(plan: WorldPlan, opts: RealOptions): Promise<RealR
       const guest = plan.namespaces.find((n) => n.name === s.guest.ns)!;
       const iface = guest.interfaces.find((i) => i.name === s.guest.ifname)!;
       const api = join(work, `slirp-${s.name}.sock`);
+      // A new namespace starts with ping_group_range "1 0": libslirp's ICMP datagram socket fails with
+      // EACCES and it falls back to a raw socket that sends the guest's echo id unchanged. On a host
+      // (systemd's 50-default.conf: "0 2147483647") the ping socket works and the echo leaves with the
+      // socket's own id, as fixtures/real-captures/vm-nat and the emulator have it.
+      run(['ip', 'netns', 'exec', nsName(s.hostNs), 'sysctl', '-q', '-w', 'net.ipv4.ping_group_range=0 2147483647']);
       const child = spawn('ip', ['netns', 'exec', nsName(s.hostNs), 'slirp4netns', '--netns-type=path', '--disable-host-loopback', '--mtu=' + iface.mtu, '--api-socket', api, `/run/netns/${nsName(s.guest.ns)}`, s.guest.ifname], { stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(child);
       lines(child, 'stderr', (l) => logs.push(`slirp4netns ${s.name}: ${l}`));
@@ -218,7 +223,9 @@ export async function runReal(plan: WorldPlan, opts: RealOptions): Promise<RealR
       );
       for (const argv of slirpTapCommands(guest, iface)) run(argv);
       for (const f of s.forwards) {
-        await slirpApi(api, { execute: 'add_hostfwd', arguments: { proto: f.proto, host_addr: '0.0.0.0', host_port: f.hostPort, guest_port: f.guestPort } });
+        // guest_addr: slirp4netns would otherwise forward to its own default guest, 10.0.2.100.
+        const guestAddr = iface.addrs[0]?.split('/')[0];
+        await slirpApi(api, { execute: 'add_hostfwd', arguments: { proto: f.proto, host_addr: '0.0.0.0', host_port: f.hostPort, ...(guestAddr ? { guest_addr: guestAddr } : {}), guest_port: f.guestPort } });
       }
       if (iface.capture) topo.captures.push({ ns: nsName(guest.name), ifname: iface.name, captureName: iface.captureName });
     }
