@@ -73,6 +73,27 @@ const LOOPBACK = parseIpv4('127.0.0.1');
 
 /** The guest end of the user-mode network: frames the guest transmits go to the slirp stack; what
  *  slirp sends arrives here as received frames. Both directions show in its capture (vg.eth0). */
+/** libslirp's tcptos table (tcp_subr.c: {lport, fport, tos}): IPTOS_THROUGHPUT 0x08, IPTOS_LOWDELAY 0x10. */
+const TCPTOS: readonly [lport: number, fport: number, tos: number][] = [
+  [0, 20, 0x08], // ftp data
+  [21, 21, 0x10], // ftp control
+  [0, 23, 0x10], // telnet
+  [0, 80, 0x08], // WWW
+  [0, 513, 0x10], // rlogin
+  [0, 544, 0x10], // kshell
+  [0, 543, 0x10], // klogin
+  [0, 6667, 0x08], // IRC
+  [0, 6668, 0x08], // IRC undernet
+  [0, 7070, 0x10], // RealAudio control
+  [0, 113, 0x10], // identd
+];
+
+/** tcp_tos: the TOS of the first table row whose foreign port (outside end) or local port (guest end) matches; 0 if none. */
+export function tcpTos(fport: number, lport: number): number {
+  for (const [l, f, tos] of TCPTOS) if ((f !== 0 && fport === f) || (l !== 0 && lport === l)) return tos;
+  return 0;
+}
+
 export class SlirpTap extends NetDevice {
   slirp: Slirp | null = null;
   private readonly toSlirp = (slot: number): void => {
@@ -115,6 +136,8 @@ export class Slirp implements SlirpTcbOwner {
   /** Packets waiting for the guest's MAC: frames without the destination MAC yet, and their expiry. */
   private waiting: { slot: number; dst: number; until: number }[] = [];
   private readonly tcbs = new Map<string, SlirpTcb>();
+  /** so_iptos of each connection: the TOS of every segment slirp's TCP sends to the guest. */
+  private readonly iptos = new WeakMap<SlirpTcb, number>();
   private readonly udp = new Map<string, UdpSession>();
   readonly stats = { arpIn: 0, ipIn: 0, tcpConnections: 0, udpDatagrams: 0, pings: 0, dropped: 0 };
 
@@ -431,6 +454,8 @@ export class Slirp implements SlirpTcbOwner {
     // A new connection: the host connects (non-blocking); the SYN-ACK waits for its outcome.
     this.stats.tcpConnections++;
     const t = new SlirpTcb(this, dst, dport, src, sport, this.nextIss(), 'CONNECTING');
+    // tcp_input: so_iptos = tcp_tos(so), else the TOS of the guest's SYN.
+    this.iptos.set(t, tcpTos(dport, sport) || dv.getUint8(IPV4.TOS));
     t.acceptSyn(seg);
     this.tcbs.set(this.key(dst, dport, src, sport), t);
     let conn: TcpConnection;
@@ -477,13 +502,13 @@ export class Slirp implements SlirpTcbOwner {
   }
 
   emitTcp(t: SlirpTcb, flags: number, seq: number, ack: number, win: number, mss: number, data: Uint8Array | null): void {
-    this.emitTcpRaw(t.faddr, t.fport, t.laddr, t.lport, flags, seq, ack, win, mss, data);
+    this.emitTcpRaw(t.faddr, t.fport, t.laddr, t.lport, flags, seq, ack, win, mss, data, this.iptos.get(t) ?? 0);
   }
 
-  private emitTcpRaw(faddr: number, fport: number, laddr: number, lport: number, flags: number, seq: number, ack: number, win: number, mss: number, data: Uint8Array | null): void {
+  private emitTcpRaw(faddr: number, fport: number, laddr: number, lport: number, flags: number, seq: number, ack: number, win: number, mss: number, data: Uint8Array | null, tos = 0): void {
     const hl = mss > 0 ? 24 : 20;
     const len = hl + (data?.length ?? 0);
-    this.emitIp(IpProto.TCP, 0, false, IPDEFTTL, faddr, laddr, len, (b, o) => {
+    this.emitIp(IpProto.TCP, tos, false, IPDEFTTL, faddr, laddr, len, (b, o) => {
       const v = new DataView(b.buffer, b.byteOffset + o, len);
       v.setUint16(TCP.SRC_PORT, fport);
       v.setUint16(TCP.DST_PORT, lport);
@@ -538,6 +563,7 @@ export class Slirp implements SlirpTcbOwner {
       }
       this.stats.tcpConnections++;
       const t = new SlirpTcb(this, faddr, fport, this.guest, guestPort, this.nextIss(), 'SYN_SENT');
+      this.iptos.set(t, tcpTos(fport, guestPort)); // tcp_connect: so_iptos = tcp_tos(so)
       this.tcbs.set(k, t);
       conn.handlers = {
         onData: (bytes) => t.fromHost(bytes),

@@ -4,7 +4,8 @@
 // host's stack (src/sockets/tcp.ts), opened by the Slirp (slirp.ts) and relayed here.
 //
 // What it puts on the wire, as fixtures/real-captures/vm-nat/vg.tap0.pcap (libslirp 4.7.0) shows:
-//   IPv4   TOS 0 (so_iptos: libslirp's tcp_tos table raises it only for ftp/telnet/... ports), no DF
+//   IPv4   TOS so_iptos: tcp_tos (slirp.ts TCPTOS: 0x08 towards port 80, 20, 6667/8; 0x10 for telnet, ftp
+//          control, rlogin, identd…), else the guest SYN's TOS (a hostfwd connection: 0); no DF
 //          (tcp_output leaves ip_off 0), TTL 64 (IPDEFTTL), id from libslirp's one global counter
 //          (ip_output: ip_id = slirp->ip_id++) shared with UDP and ICMP: 1, 2, 3, … in the capture.
 //   SYN-ACK  options MSS only (1460 = IF_MTU 1500 - 40; RFC 1323 options are compiled out), window
