@@ -219,3 +219,23 @@ export function openForwarder(mode: CaptureMode, endpoint: Endpoint = 'socket'):
     },
   };
 }
+
+/**
+ * Bytes the JS heap grows by per forwarded frame, measured without a collection in between: after a
+ * full gc, `frames` frames (few enough that their garbage fits the young generation), heapUsed read
+ * before and after. Needs `gc` (node --expose-gc, or bench/fabric's getGc); the smallest of `tries`
+ * runs (JIT work between runs only ever adds). 0 means nothing is allocated per frame.
+ */
+export function bytesPerFrame(f: Forwarder, gc: () => void, frames = 20_000, tries = 3): number {
+  let best = Infinity;
+  for (let i = 0; i < tries; i++) {
+    gc();
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    f.forward(frames, 64);
+    const after = process.memoryUsage().heapUsed;
+    const per = (after - before) / frames;
+    if (per >= 0 && per < best) best = per; // a negative delta: a scavenge ran; not a measurement
+  }
+  return best;
+}

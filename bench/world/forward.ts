@@ -9,7 +9,8 @@
 // learned unicast, a counting sink instead of a stack) — the suite's baseline — and a plain memcpy of
 // the frame's 60 bytes inside the pool (copyWithin). `after()` prints the ratios against both, what
 // captures cost relative to the uncaptured path, and the heap around a million forwarded frames per
-// capture mode (heapUsed before/after with gc, GC counts while forwarding, pool slots in use).
+// capture mode and endpoint (heapUsed before/after with gc, GC counts while forwarding, pool slots in
+// use, and the bytes the heap grows by per frame between two gcs: 0 when nothing is allocated).
 //
 // Driver (see docker.ts): frames enter at the container's `host.sendL4` (its IPv4 output), the UDP
 // bytes copied from a template; harness cost per frame is one pool alloc + a 26-byte copyWithin + a
@@ -22,7 +23,7 @@ import { PerformanceObserver, constants } from 'node:perf_hooks';
 import Benchmark from 'benchmark';
 import { buildFabric, getGc } from '../fabric/fabric.js';
 import type { BenchResults } from '../run.js';
-import { openForwarder, type Forwarder } from './docker.js';
+import { bytesPerFrame, openForwarder, type Forwarder } from './docker.js';
 
 /** Keeps results observable so V8 cannot drop the work. */
 export let blackhole = 0;
@@ -138,13 +139,15 @@ export async function after(results: BenchResults): Promise<string[]> {
     gc?.();
     const afterHeap = process.memoryUsage().heapUsed;
     const delivered = b.d.received() - got0;
+    const perFrame = gc !== null ? bytesPerFrame(b, gc) : NaN;
     b.close();
     const delta = afterHeap - before;
     lines.push(
       `heap over ${fmt(N)} frames to the server ${endpoint === 'socket' ? 'socket' : 'NIC'}, ${mode === 'none' ? 'no captures' : mode === 'memory' ? 'captures in memory' : 'pcap files'}: ` +
         `${delta >= 0 ? '+' : ''}${delta} bytes heapUsed${gc ? ' (after gc)' : ' (no gc: run with --expose-gc)'}; ` +
         `GCs while forwarding: ${s.minor} scavenges, ${s.major} major; pool in use ${warmInUse} → ${pool.inUse}; ` +
-        `${fmt(delivered)} delivered in ${s.ms.toFixed(0)} ms = ${fmt((delivered / s.ms) * 1000)} frames/s`,
+        `${fmt(delivered)} delivered in ${s.ms.toFixed(0)} ms = ${fmt((delivered / s.ms) * 1000)} frames/s; ` +
+        `heap allocated per frame (no gc in between): ${perFrame.toFixed(1)} B`,
     );
   }
   return lines;
