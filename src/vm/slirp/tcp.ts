@@ -211,7 +211,12 @@ export class SlirpTcb {
         this.rxtShift = 0;
         this.sndWnd = seg.win;
         this.state = 'ESTABLISHED';
-        this.ackNow();
+        // TF_ACKNOW: a pure ACK. The host socket is polled for reading only once it is connected
+        // (CONN_CANFRCV needs SS_ISFCONNECTED, which soisfconnected sets right here), so what the
+        // host peer sent meanwhile is read in the next poll round and follows in its own segment.
+        this.delack = false;
+        this.owner.emitTcp(this, ACK, this.sndNxt, this.rcvNxt, SLIRP_WINDOW, 0, null);
+        if (this.sndBuf.length > 0) this.owner.engine.after(0, () => this.output());
         this.flushToHost();
       }
       return;
