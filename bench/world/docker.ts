@@ -18,6 +18,7 @@
 // instant's events with `run(now)` (the wire has no latency, so time does not move).
 
 import { mkdtempSync, rmSync } from 'node:fs';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CaptureSet } from '../../src/world/captures.js';
@@ -222,20 +223,34 @@ export function openForwarder(mode: CaptureMode, endpoint: Endpoint = 'socket'):
 
 /**
  * Bytes the JS heap grows by per forwarded frame, measured without a collection in between: after a
- * full gc, `frames` frames (few enough that their garbage fits the young generation), heapUsed read
- * before and after. Needs `gc` (node --expose-gc, or bench/fabric's getGc); the smallest of `tries`
- * runs (JIT work between runs only ever adds). 0 means nothing is allocated per frame.
+ * full gc, `frames` frames, heapUsed read before and after; a try during which any gc ran (seen by a
+ * PerformanceObserver) does not count. Needs `gc` (node --expose-gc, or bench/fabric's getGc). The
+ * smallest of `tries` clean runs (JIT work between runs only ever adds); NaN when none was clean (the
+ * garbage did not fit the young generation: far more than the path should allocate). 0 means nothing
+ * is allocated per frame.
  */
-export function bytesPerFrame(f: Forwarder, gc: () => void, frames = 20_000, tries = 3): number {
-  let best = Infinity;
-  for (let i = 0; i < tries; i++) {
-    gc();
-    gc();
-    const before = process.memoryUsage().heapUsed;
-    f.forward(frames, 64);
-    const after = process.memoryUsage().heapUsed;
-    const per = (after - before) / frames;
-    if (per >= 0 && per < best) best = per; // a negative delta: a scavenge ran; not a measurement
+export async function bytesPerFrame(f: Forwarder, gc: () => void, frames = 20_000, tries = 3): Promise<number> {
+  let gcs = 0;
+  const obs = new PerformanceObserver((list) => { gcs += list.getEntries().length; });
+  obs.observe({ entryTypes: ['gc'] });
+  const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 20)); // gc entries arrive asynchronously
+  let best = NaN;
+  try {
+    for (let i = 0; i < tries; i++) {
+      gc();
+      gc();
+      await settle();
+      gcs = 0;
+      const before = process.memoryUsage().heapUsed;
+      f.forward(frames, 64);
+      const after = process.memoryUsage().heapUsed;
+      await settle();
+      if (gcs !== 0) continue;
+      const per = (after - before) / frames;
+      if (Number.isNaN(best) || per < best) best = Math.max(0, per);
+    }
+  } finally {
+    obs.disconnect();
   }
   return best;
 }

@@ -139,7 +139,7 @@ export async function after(results: BenchResults): Promise<string[]> {
     gc?.();
     const afterHeap = process.memoryUsage().heapUsed;
     const delivered = b.d.received() - got0;
-    const perFrame = gc !== null ? bytesPerFrame(b, gc) : NaN;
+    const perFrame = gc !== null ? await bytesPerFrame(b, gc) : NaN;
     b.close();
     const delta = afterHeap - before;
     lines.push(
@@ -147,7 +147,7 @@ export async function after(results: BenchResults): Promise<string[]> {
         `${delta >= 0 ? '+' : ''}${delta} bytes heapUsed${gc ? ' (after gc)' : ' (no gc: run with --expose-gc)'}; ` +
         `GCs while forwarding: ${s.minor} scavenges, ${s.major} major; pool in use ${warmInUse} → ${pool.inUse}; ` +
         `${fmt(delivered)} delivered in ${s.ms.toFixed(0)} ms = ${fmt((delivered / s.ms) * 1000)} frames/s; ` +
-        `heap allocated per frame (no gc in between): ${perFrame.toFixed(1)} B`,
+        `heap allocated per frame (no gc in between): ${Number.isNaN(perFrame) ? 'too much to measure without a scavenge (> ~50 B)' : `${perFrame.toFixed(1)} B`}`,
     );
   }
   return lines;

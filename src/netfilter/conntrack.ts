@@ -431,8 +431,10 @@ export class Conntrack {
   /** The confirmed, live entry holding this tuple, as `e * 2 + dir`; -1 when none. Dead entries met on
    *  the way are reaped. */
   find(proto: number, src: number, dst: number, sport: number, dport: number, now: number): number {
-    src >>>= 0;
-    dst >>>= 0;
+    // Addresses as int32s (either signedness given): a uint32 above 2^31 handed to a call that is not
+    // inlined (tupleHash) is boxed into a HeapNumber, an allocation per packet. The hash only mixes bits.
+    src |= 0;
+    dst |= 0;
     const idx = this.idx;
     const mask = this.idxMask;
     let i = tupleHash(proto, src, dst, sport, dport) & mask;
@@ -442,7 +444,7 @@ export class Conntrack {
       if (v > 0) {
         const k = v - 1;
         const e = k >> 1;
-        if (this.tSrc[k] === src && this.tDst[k] === dst && this.tSport[k] === sport && this.tDport[k] === dport && this.proto[e] === proto) {
+        if ((this.tSrc[k]! | 0) === src && (this.tDst[k]! | 0) === dst && this.tSport[k] === sport && this.tDport[k] === dport && this.proto[e] === proto) {
           if (this.deadline[e]! <= now) {
             this.stats.expired++;
             this.destroy(e);
@@ -456,7 +458,7 @@ export class Conntrack {
   }
 
   findTuple(t: Tuple, now: number): number {
-    return this.find(t.proto, t.src, t.dst, t.sport, t.dport, now);
+    return this.find(t.proto, t.src | 0, t.dst | 0, t.sport, t.dport, now);
   }
 
   /** nf_conntrack_tuple_taken: does another live entry than `ignore` hold tuple `t`? */

@@ -329,8 +329,10 @@ export class Netfilter implements PacketFilter {
     const total = (b[l3 + 2]! << 8) | b[l3 + 3]!;
     const proto = b[l3 + 9]!;
     const fragOff = ((b[l3 + 6]! << 8) | b[l3 + 7]!) & 0x1fff;
-    const src = readU32(b, l3 + 12);
-    const dst = readU32(b, l3 + 16);
+    // int32: a uint32 above 2^31 handed to Tuple.set (not always inlined) would be boxed into a
+    // HeapNumber, an allocation per packet; Tuple.set stores them >>> 0.
+    const src = readI32(b, l3 + 12);
+    const dst = readI32(b, l3 + 16);
     const l4 = l3 + ihl;
     const l4len = total - ihl;
     if ((b[l3]! >>> 4) !== 4 || ihl < 20 || l4len < 0 || fragOff !== 0) {
@@ -353,7 +355,7 @@ export class Netfilter implements PacketFilter {
         return true;
       }
       const type = b[l4]!;
-      if (ICMP_ERROR_TYPES[type] === 1) return this.icmpError(slot, b, l4, l4len, dst);
+      if (ICMP_ERROR_TYPES[type] === 1) return this.icmpError(slot, b, l4, l4len, dst >>> 0);
       if (icmpInverseType(type) < 0) {
         ct.stats.invalid++;
         return true;
@@ -660,6 +662,10 @@ export class Netfilter implements PacketFilter {
     }
     return out;
   }
+}
+
+function readI32(b: Uint8Array, at: number): number {
+  return (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
 }
 
 function readU32(b: Uint8Array, at: number): number {
