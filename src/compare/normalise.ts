@@ -25,7 +25,8 @@
 //     millisecond ticks fall between two segments by accident of timing (the real publish capture has
 //     its handshake ACK one tick after the SYN, a deterministic emulator the same tick).
 //   - IP ids: not compared; `--strict` compares their pattern per flow direction: 0, set, or +N from the
-//     previous packet of the same direction, and on how many of the side's interfaces a packet with that
+//     previous packet of the same direction ('set' again after an id-0 packet: Linux's accepted socket
+//     starts at a random id after its request sock's SYN-ACK with id 0), and on how many of the side's interfaces a packet with that
 //     id (same protocol and length) is seen — the same packet keeps its id through forwarding and NAT.
 //   - ICMP echo data: the leading 16-byte struct timeval of ping (a time) is not compared.
 //   - checksums: not compared (`--checksums` reports bad ones, and partial offload ones as such).
@@ -441,7 +442,9 @@ class StreamNormaliser {
     if (this.opts.strict) {
       const prev = this.ipIds.get(idKey);
       this.ipIds.set(idKey, ip.id);
-      const pattern = ip.id === 0 ? '0' : prev === undefined ? 'set' : `+${(ip.id - prev) & 0xffff}`;
+      // After an id-0 packet (a SYN-ACK of a request sock, a timewait ACK: no counter) the next id starts afresh
+      // (Linux draws the accepted socket's inet_id at random): 'set', not a meaningless +N from 0.
+      const pattern = ip.id === 0 ? '0' : prev === undefined || prev === 0 ? 'set' : `+${(ip.id - prev) & 0xffff}`;
       this.lit(fields, 'ipv4.id', pattern, `${pattern} (${ip.id})`);
       // the same packet keeps its id across the interfaces it crosses (forwarding and NAT do not touch it)
       if (ip.id !== 0) this.lit(fields, 'ipv4.id.interfaces', this.idSpread(ip.id, ip.protocol, ip.totalLength));
