@@ -274,7 +274,9 @@ export class Netfilter implements PacketFilter {
     }
     const e = this.skbEntry[slot]!;
     const fresh = this.onConfirm !== null && !this.conntrack.isConfirmed(e) && this.noted.get(e) !== this.conntrack.gen[e];
-    if (!this.conntrack.confirm(e, this.engine.now)) {
+    // An entry confirmed already needs nothing (confirm would return true at once); not calling it
+    // keeps the time, a double past 2^31 ns, from being boxed into a HeapNumber per packet.
+    if (!this.conntrack.isConfirmed(e) && !this.conntrack.confirm(e, this.engine.now)) {
       this.drops.insertFailed++;
       this.skbEntry[slot] = ASSOC_NONE;
       this.skbFlags[slot] = 0;

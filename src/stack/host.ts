@@ -158,6 +158,7 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
     const owner: NeighbourOwner = {
       solicit: (ifindex, target, dstMac, queued) => this.arpSolicit(ifindex, target, dstMac, queued),
       transmit: (ifindex, slot, mac) => this.transmitResolved(ifindex, slot, mac),
+      transmitFilled: (ifindex, slot) => this.transmitFilled(ifindex, slot),
       unreachable: (slot) => this.neighbourFailed(slot),
     };
     this.neigh = new NeighbourTable(engine, this.rng.fork('neigh'), owner);
@@ -461,6 +462,16 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
       return;
     }
     viewSetMac(pool.view, pool.base(slot) + ETH.DST, mac);
+    dev.transmit(slot);
+  }
+
+  /** transmitResolved once the neighbour table has written the destination MAC itself. */
+  private transmitFilled(ifindex: number, slot: number): void {
+    const dev = this.devs[ifindex];
+    if (dev == null) {
+      this.engine.pool.release(slot);
+      return;
+    }
     dev.transmit(slot);
   }
 

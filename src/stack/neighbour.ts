@@ -90,6 +90,10 @@ export interface NeighbourOwner {
   solicit(ifindex: number, target: number, dstMac: number, queued: number): void;
   /** Fill the Ethernet destination with `mac` and transmit the frame (takes the slot's reference). */
   transmit(ifindex: number, slot: number, mac: number): void;
+  /** Optional: transmit a frame whose Ethernet destination the table has already written. With it, a
+   *  usable entry's frames go out without the MAC being handed over: a 48-bit MAC is not a small
+   *  integer, and passed to a call V8 does not inline it is boxed (a HeapNumber per packet). */
+  transmitFilled?(ifindex: number, slot: number): void;
   /** neigh_invalidate → arp_error_report: the packet could not be delivered (ICMP host unreachable);
    *  takes the slot's reference. */
   unreachable(slot: number): void;
@@ -252,12 +256,12 @@ export class NeighbourTable {
     let st = this.stateA[e]!;
     if ((st & NUD_CONNECTED) !== 0) {
       // neigh_connected_output / the hh cache: no neigh_event_send, so `used` is not touched.
-      this.owner.transmit(ifindex, slot, this.macA[e]!);
+      this.send(ifindex, slot, e);
       return;
     }
     this.used[e] = now; // neigh_resolve_output → neigh_event_send
     if ((st & (Nud.DELAY | Nud.PROBE)) !== 0) {
-      this.owner.transmit(ifindex, slot, this.macA[e]!);
+      this.send(ifindex, slot, e);
       return;
     }
     let immediateProbe = false;
@@ -297,6 +301,24 @@ export class NeighbourTable {
       this.owner.transmit(ifindex, slot, this.macA[e]!);
     }
     if (immediateProbe) this.probe(e);
+  }
+
+  /** Out with entry `e`'s address: written here (the MAC stays in registers, split in two integers)
+   *  when the owner has `transmitFilled`, else handed to `transmit`. */
+  private send(ifindex: number, slot: number, e: number): void {
+    const owner = this.owner;
+    const mac = this.macA[e]!;
+    if (owner.transmitFilled === undefined) {
+      owner.transmit(ifindex, slot, mac);
+      return;
+    }
+    const pool = this.engine.pool;
+    const view = pool.view;
+    const b = pool.base(slot);
+    const hi = Math.floor(mac / 0x100000000);
+    view.setUint16(b, hi & 0xffff);
+    view.setUint32(b + 2, (mac - hi * 0x100000000) | 0);
+    owner.transmitFilled(ifindex, slot);
   }
 
   /** neigh_event_send(n, NULL): start resolving (or refreshing) an entry without a packet to send. */
