@@ -187,7 +187,7 @@ export interface Forwarder {
 }
 
 /** The Docker world with captures on CAPTURED: none, in memory, or pcap files in a fresh temp dir. */
-export function openForwarder(mode: CaptureMode, endpoint: Endpoint = 'socket'): Forwarder {
+export function openForwarder(mode: CaptureMode, endpoint: Endpoint = 'socket', startNs = 0): Forwarder {
   let set: CaptureSet | null = null;
   let dir: string | null = null;
   if (mode === 'memory') set = CaptureSet.memory();
@@ -196,6 +196,14 @@ export function openForwarder(mode: CaptureMode, endpoint: Endpoint = 'socket'):
     set = CaptureSet.files(dir);
   }
   const d = buildDockerWorld({ captures: set, endpoint });
+  if (startNs > d.world.engine.now) {
+    // Later in virtual time (past 2^31 ns the time is no longer a small integer in V8): the idle
+    // flow's neighbours go stale meanwhile; a few frames and a millisecond settle them again.
+    const engine = d.world.engine;
+    engine.run(startNs);
+    d.send(16);
+    engine.run(engine.now + 1_000_000);
+  }
   const sinks = set !== null && mode === 'memory' ? memorySinks(set) : [];
   let sinceDrain = 0;
   return {

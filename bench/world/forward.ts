@@ -124,9 +124,13 @@ export async function after(results: BenchResults): Promise<string[]> {
   // Heap and GCs around a million forwarded frames, per capture mode.
   const N = 1_000_000;
   const gc = await getGc();
-  const runs = [['none', 'socket'], ['memory', 'socket'], ['files', 'socket'], ['none', 'nic'], ['memory', 'nic'], ['files', 'nic']] as const;
-  for (const [mode, endpoint] of runs) {
-    const b = openForwarder(mode, endpoint);
+  const runs = [
+    ['none', 'socket', 0], ['memory', 'socket', 0], ['files', 'socket', 0],
+    ['none', 'nic', 0], ['memory', 'nic', 0], ['files', 'nic', 0],
+    ['none', 'nic', 10e9], ['memory', 'nic', 10e9],
+  ] as const;
+  for (const [mode, endpoint, startNs] of runs) {
+    const b = openForwarder(mode, endpoint, startNs);
     const pool = b.d.world.engine.pool;
     b.forward(300_000, 64); // JIT, pool, queue and capture buffers reach their working size
     gc?.();
@@ -143,7 +147,8 @@ export async function after(results: BenchResults): Promise<string[]> {
     b.close();
     const delta = afterHeap - before;
     lines.push(
-      `heap over ${fmt(N)} frames to the server ${endpoint === 'socket' ? 'socket' : 'NIC'}, ${mode === 'none' ? 'no captures' : mode === 'memory' ? 'captures in memory' : 'pcap files'}: ` +
+      `heap over ${fmt(N)} frames to the server ${endpoint === 'socket' ? 'socket' : 'NIC'}, ${mode === 'none' ? 'no captures' : mode === 'memory' ? 'captures in memory' : 'pcap files'}` +
+        `${startNs > 0 ? `, ${startNs / 1e9} s into the run` : ''}: ` +
         `${delta >= 0 ? '+' : ''}${delta} bytes heapUsed${gc ? ' (after gc)' : ' (no gc: run with --expose-gc)'}; ` +
         `GCs while forwarding: ${s.minor} scavenges, ${s.major} major; pool in use ${warmInUse} → ${pool.inUse}; ` +
         `${fmt(delivered)} delivered in ${s.ms.toFixed(0)} ms = ${fmt((delivered / s.ms) * 1000)} frames/s; ` +

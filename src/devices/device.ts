@@ -98,13 +98,25 @@ export abstract class NetDevice {
   /** Shows the frame to every capture tap of this device (the caller keeps its reference). */
   protected tap(slot: number, direction: 'in' | 'out'): void {
     const pool = this.engine.pool;
+    // The time as a value already boxed (see tapTime): past 2^31 ns it is not a small integer, and
+    // handed as a double to each tap (a call V8 does not inline) it would be boxed per tap per frame.
     const now = this.engine.now;
+    let t = tapTime.ns;
+    if (t !== now) {
+      tapTime.ns = now;
+      t = tapTime.ns;
+    }
     const bytes = pool.bytes;
     const base = pool.base(slot);
     const len = pool.len[slot]!;
-    for (let i = 0; i < this.taps.length; i++) this.taps[i]!.frame(now, bytes, base, len, direction);
+    for (let i = 0; i < this.taps.length; i++) this.taps[i]!.frame(t as number, bytes, base, len, direction);
   }
 }
+
+/** The last capture time handed to taps, kept in a field that holds a tagged (boxed) number: it
+ *  started as null, so V8 does not store it unboxed. Stored once per distinct instant (one HeapNumber
+ *  then, beyond 2^31 ns), it is passed to every tap of every device as the same boxed value. */
+const tapTime: { ns: number | null } = { ns: null };
 
 // ---- eth_type_trans: how the stack classifies a received frame --------------------------------
 

@@ -233,6 +233,10 @@ export class Conntrack {
   readonly max: number;
   /** Entries in use (unconfirmed ones included), as nf_conntrack_count. */
   count = 0;
+  /** The time of the packet being tracked, for the packet-path calls made without `now` (netfilter
+   *  sets it per packet). A time past 2^31 ns is not a small integer: handed to a call V8 does not
+   *  inline it is boxed into a HeapNumber, an allocation per packet; a field store is not. */
+  now = 0;
   readonly stats: ConntrackStats = { found: 0, new: 0, invalid: 0, tableFull: 0, earlyDrop: 0, insertFailed: 0, expired: 0 };
 
   // Entry columns. Tuple columns are indexed e * 2 + dir.
@@ -431,6 +435,17 @@ export class Conntrack {
   /** The confirmed, live entry holding this tuple, as `e * 2 + dir`; -1 when none. Dead entries met on
    *  the way are reaped. */
   find(proto: number, src: number, dst: number, sport: number, dport: number, now: number): number {
+    const k = this.lookup(proto, src, dst, sport, dport);
+    if (k >= 0 && this.deadline[k >> 1]! <= now) {
+      this.stats.expired++;
+      this.destroy(k >> 1);
+      return -1;
+    }
+    return k;
+  }
+
+  /** The entry holding this tuple (`e * 2 + dir`, -1 when none), live or not. */
+  private lookup(proto: number, src: number, dst: number, sport: number, dport: number): number {
     // Addresses as int32s (either signedness given): a uint32 above 2^31 handed to a call that is not
     // inlined (tupleHash) is boxed into a HeapNumber, an allocation per packet. The hash only mixes bits.
     src |= 0;
@@ -445,11 +460,6 @@ export class Conntrack {
         const k = v - 1;
         const e = k >> 1;
         if ((this.tSrc[k]! | 0) === src && (this.tDst[k]! | 0) === dst && this.tSport[k] === sport && this.tDport[k] === dport && this.proto[e] === proto) {
-          if (this.deadline[e]! <= now) {
-            this.stats.expired++;
-            this.destroy(e);
-            return -1;
-          }
           return k;
         }
       }
@@ -457,8 +467,17 @@ export class Conntrack {
     }
   }
 
-  findTuple(t: Tuple, now: number): number {
-    return this.find(t.proto, t.src | 0, t.dst | 0, t.sport, t.dport, now);
+  /** `find` for a tuple; without `now`, at `this.now` (the packet path: no time crosses a call). */
+  findTuple(t: Tuple, now?: number): number {
+    const k = this.lookup(t.proto, t.src | 0, t.dst | 0, t.sport, t.dport);
+    if (k < 0) return -1;
+    const deadline = this.deadline[k >> 1]!;
+    if (now === undefined ? deadline <= this.now : deadline <= now) {
+      this.stats.expired++;
+      this.destroy(k >> 1);
+      return -1;
+    }
+    return k;
   }
 
   /** nf_conntrack_tuple_taken: does another live entry than `ignore` hold tuple `t`? */
@@ -620,7 +639,7 @@ export class Conntrack {
    * entry (Linux: -NF_ACCEPT, the packet goes on untracked), or -2 when the packet reopens a closed
    * connection (the caller kills the entry and tracks the packet as new: -NF_REPEAT).
    */
-  tcpPacket(e: number, dir: number, flags: number, now: number): number {
+  tcpPacket(e: number, dir: number, flags: number, now: number = this.now): number {
     const cls = tcpFlagClass(flags);
     const old = this.tcpState[e]!;
     const next = TCP_TABLE[dir]![cls]![old]!;
@@ -657,7 +676,7 @@ export class Conntrack {
   }
 
   /** nf_conntrack_udp_packet. */
-  udpPacket(e: number, now: number): void {
+  udpPacket(e: number, now: number = this.now): void {
     const status = this.status[e]!;
     if ((status & IPS_SEEN_REPLY) !== 0) {
       if (now > this.streamTs[e]!) {
@@ -671,11 +690,11 @@ export class Conntrack {
     }
   }
 
-  icmpPacket(e: number, now: number): void {
+  icmpPacket(e: number, now: number = this.now): void {
     this.deadline[e] = now + ICMP_TIMEOUT;
   }
 
-  genericPacket(e: number, now: number): void {
+  genericPacket(e: number, now: number = this.now): void {
     this.deadline[e] = now + GENERIC_TIMEOUT;
   }
 

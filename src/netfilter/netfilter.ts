@@ -367,15 +367,17 @@ export class Netfilter implements PacketFilter {
       t.set(proto, src, dst, 0, 0);
     }
 
+    // The packet path's calls take the time from ct.now (see Conntrack.now): no double crosses a call.
+    ct.now = now;
     for (let repeat = 0; repeat < 2; repeat++) {
-      const k = ct.findTuple(t, now);
+      const k = ct.findTuple(t);
       if (k < 0) break;
       const e = k >> 1;
       const dir = k & 1;
       ct.stats.found++;
       let info = dir === DIR_REPLY ? IP_CT_ESTABLISHED_REPLY : (ct.status[e]! & IPS_SEEN_REPLY) !== 0 ? IP_CT_ESTABLISHED : IP_CT_NEW;
       if (proto === PROTO_TCP) {
-        const st = ct.tcpPacket(e, dir, tcpFlags, now);
+        const st = ct.tcpPacket(e, dir, tcpFlags);
         if (st === -2) {
           // A SYN reopening a closed connection: the old entry goes, the packet starts a new one.
           ct.kill(e);
@@ -387,11 +389,11 @@ export class Netfilter implements PacketFilter {
           return true;
         }
       } else if (proto === PROTO_UDP) {
-        ct.udpPacket(e, now);
+        ct.udpPacket(e);
       } else if (proto === PROTO_ICMP) {
-        ct.icmpPacket(e, now);
+        ct.icmpPacket(e);
       } else {
-        ct.genericPacket(e, now);
+        ct.genericPacket(e);
       }
       if (dir === DIR_REPLY) ct.seenReply(e);
       if (info === IP_CT_NEW && (ct.status[e]! & IPS_SEEN_REPLY) !== 0) info = IP_CT_ESTABLISHED;
