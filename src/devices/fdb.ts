@@ -190,8 +190,10 @@ export class MacTable {
 
   private findAt(view: DataView, off: number): number {
     const hi = view.getUint16(off);
-    const lo = view.getUint32(off + 2);
-    const mac = hi * 0x100000000 + lo;
+    // The low half as an int32: as a uint32 above 2^31 it would be boxed into a HeapNumber per frame
+    // when hashHalves is not inlined; the hash only mixes bits, so it is the same.
+    const lo = view.getInt32(off + 2);
+    const mac = hi * 0x100000000 + (lo >>> 0);
     const keys = this.keys;
     const mask = this.mask;
     for (let i = hashHalves(hi, lo) & mask; ; i = (i + 1) & mask) {
