@@ -37,8 +37,6 @@ export class PcapWriter {
   /** Records written so far. */
   count = 0;
   private readonly out: RecordBuffer;
-  private readonly file: FileSink | null;
-  private closed = false;
   /** Bytes handed to the buffer so far (for error offsets). */
   private offset = HEADER_LEN;
 
@@ -60,7 +58,6 @@ export class PcapWriter {
     if (!Number.isInteger(this.startTimeSec) || this.startTimeSec < 0 || this.startTimeSec > 0xffffffff) {
       throw new CaptureError(name, 0, `startTimeSec ${this.startTimeSec} is not a whole second a pcap timestamp holds`);
     }
-    this.file = sink instanceof FileSink ? sink : null;
     const header = new Uint8Array(HEADER_LEN);
     const v = new DataView(header.buffer);
     v.setUint32(0, this.precision === 'ns' ? 0xa1b23c4d : 0xa1b2c3d4, true);
@@ -71,12 +68,12 @@ export class PcapWriter {
     v.setUint32(16, this.snaplen, true);
     v.setUint32(20, this.linkType, true);
     sink.write(header);
-    this.out = new RecordBuffer(sink, opts.bufferSize ?? DEFAULT_BUFFER, this.file !== null);
+    this.out = new RecordBuffer(sink, opts.bufferSize ?? DEFAULT_BUFFER, sink instanceof FileSink);
   }
 
   /** Append one frame seen at virtual time `timeNs`: `len` bytes of `bytes` from `off` (copied). */
   record(timeNs: number, bytes: Uint8Array, off: number, len: number): void {
-    if (this.closed) throw new CaptureError(this.name, this.offset, 'record written after close');
+    if (this.out.closed) throw new CaptureError(this.name, this.offset, 'record written after close');
     const vsec = Math.floor(timeNs / 1e9);
     const sec = this.startTimeSec + vsec;
     if (!(vsec >= 0 && sec <= 0xffffffff)) {
@@ -104,22 +101,16 @@ export class PcapWriter {
 
   /** Hand buffered records to the sink (the file then holds every record so far). */
   flush(): void {
-    if (!this.closed) this.out.flush();
+    if (!this.out.closed) this.out.flush();
   }
 
   /** Flush and close; an atomic file gets its final name. Closing twice does nothing. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.out.release();
-    this.file?.close();
+    this.out.close();
   }
 
   /** Give up: buffered records are dropped and an atomic file's partial is removed. */
   abort(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.out.discard();
-    this.file?.abort();
+    this.out.abort();
   }
 }

@@ -67,9 +67,7 @@ export class PcapngWriter {
   /** Packets written so far. */
   count = 0;
   private readonly out: RecordBuffer;
-  private readonly file: FileSink | null;
   private readonly ifaces: IfaceState[] = [];
-  private closed = false;
   private offset = 0;
   private readonly startTimeSec: bigint;
 
@@ -89,8 +87,7 @@ export class PcapngWriter {
       throw new CaptureError(name, 0, `startTimeSec ${start} is not a whole second since 1970 within 32 bits`);
     }
     this.startTimeSec = BigInt(start);
-    this.file = sink instanceof FileSink ? sink : null;
-    this.out = new RecordBuffer(sink, opts.bufferSize ?? DEFAULT_BUFFER, this.file !== null);
+    this.out = new RecordBuffer(sink, opts.bufferSize ?? DEFAULT_BUFFER, sink instanceof FileSink);
     const app = encoder.encode(opts.application ?? 'wirebox');
     this.checkOption('shb_userappl', app);
     const total = 28 + optLen(app.length) + 4;
@@ -200,23 +197,17 @@ export class PcapngWriter {
 
   /** Hand buffered blocks to the sink. */
   flush(): void {
-    if (!this.closed) this.out.flush();
+    if (!this.out.closed) this.out.flush();
   }
 
   /** Flush and close; an atomic file gets its final name. Closing twice does nothing. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.out.release();
-    this.file?.close();
+    this.out.close();
   }
 
   /** Give up: buffered blocks are dropped and an atomic file's partial is removed. */
   abort(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.out.discard();
-    this.file?.abort();
+    this.out.abort();
   }
 
   private checkOption(what: string, value: Uint8Array): void {
@@ -226,7 +217,7 @@ export class PcapngWriter {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new CaptureError(this.name, this.offset, 'block written after close');
+    if (this.out.closed) throw new CaptureError(this.name, this.offset, 'block written after close');
   }
 
   /** Reserve a block of `total` bytes and write its type and length; returns its position. */

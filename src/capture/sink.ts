@@ -225,4 +225,23 @@ export class RecordBuffer {
     this.pos = 0;
     unflushed.delete(this);
   }
+
+  /** Whether the writer in front of this buffer has closed or aborted. */
+  closed = false;
+
+  /** The writer's close: flush, and give an atomic file its final name. Closing twice does nothing. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.release();
+    if (this.sink instanceof FileSink) this.sink.close();
+  }
+
+  /** The writer gives up: buffered records are dropped and an atomic file's partial is removed. */
+  abort(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.discard();
+    if (this.sink instanceof FileSink) this.sink.abort();
+  }
 }
