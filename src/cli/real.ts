@@ -13,10 +13,11 @@ export function register(program: Command): void {
     .description('run the scenario on the real Linux kernel (root): namespaces, veth, bridges, iptables, tcpdump')
     .argument('[file]', 'scenario file (YAML or JSON); the built-in example when omitted')
     .option('-o, --out <dir>', 'output folder for <node>.<interface>.pcap', 'captures-real')
+    .option('--pcapng', 'write one <scenario>.pcapng with every interface named <node>.<interface>')
     .option('--settle <ms>', 'time to keep capturing after the last traffic entry', '1000')
     .option('--dry-run', 'print the commands and iptables-restore input instead of running them')
     .option('--cleanup', 'remove namespaces left by an earlier run that was killed, and exit')
-    .action((file: string | undefined, opts: { out: string; settle: string; dryRun?: boolean; cleanup?: boolean }) =>
+    .action((file: string | undefined, opts: { out: string; settle: string; pcapng?: boolean; dryRun?: boolean; cleanup?: boolean }) =>
       guard(async () => {
         if (opts.cleanup) {
           const removed = cleanupNamespaces(leftoverNamespaces());
@@ -32,7 +33,7 @@ export function register(program: Command): void {
           }
           return;
         }
-        const res = await runReal(plan, { outDir: opts.out, settleMs: Number(opts.settle), log: (l) => process.stderr.write(`wirebox real: ${l}\n`) });
+        const res = await runReal(plan, { outDir: opts.out, settleMs: Number(opts.settle), pcapng: opts.pcapng, log: (l) => process.stderr.write(`wirebox real: ${l}\n`) });
         for (const l of res.logs) process.stdout.write(`  ${l}\n`);
         process.stdout.write(`wrote ${res.files.length} captures to ${opts.out}: ${res.files.join(', ')}\n`);
       }),

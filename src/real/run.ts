@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { NamespacePlan, WorldPlan } from '../plan/plan.js';
 import { formatIptablesSave } from '../netfilter/iptables-save.js';
+import { readCaptureFile } from '../capture/reader.js';
+import { PcapngWriter } from '../capture/pcapng.js';
 import { AGENT_PY } from './agent.js';
 import { NS_PREFIX, buildTopology, nsName, slirpTapCommands, type Argv } from './topology.js';
 
@@ -27,6 +29,8 @@ export interface RealOptions {
   settleMs?: number;
   /** Progress lines (to stderr in the CLI). */
   log?: (line: string) => void;
+  /** One `<scenario name>.pcapng` with every interface named `<node>.<interface>`, as `wirebox run --pcapng`. */
+  pcapng?: boolean;
 }
 
 export interface RealResult {
@@ -295,6 +299,12 @@ export async function runReal(plan: WorldPlan, opts: RealOptions): Promise<RealR
     cleanup();
 
     // Only now does the output folder get the files: a failed run leaves none half-written.
+    if (opts.pcapng) {
+      const name = `${plan.name}.pcapng`;
+      mergeToPcapng(stage, files, join(stage, name));
+      for (const f of files) rmSync(join(stage, f));
+      files.splice(0, files.length, name);
+    }
     mkdirSync(opts.outDir, { recursive: true });
     for (const f of readdirSync(stage)) renameSync(join(stage, f), join(opts.outDir, f));
     return { files, logs };
@@ -309,6 +319,25 @@ export async function runReal(plan: WorldPlan, opts: RealOptions): Promise<RealR
     }
     if (existsSync(work)) rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** tcpdump's per-interface pcaps merged into one pcapng in time order, each interface named after its
+ *  file (`<node>.<interface>`), nanosecond resolution — the layout of `wirebox run --pcapng`. */
+export function mergeToPcapng(dir: string, files: string[], out: string): void {
+  const caps = files.map((f) => ({ name: f.replace(/\.pcap$/, ''), cap: readCaptureFile(join(dir, f)) }));
+  const all: { t: bigint; ifIndex: number; data: Uint8Array }[] = [];
+  caps.forEach(({ cap }, ifIndex) => {
+    for (const r of cap.records) all.push({ t: r.timeNs, ifIndex, data: r.data });
+  });
+  all.sort((a, b) => (a.t < b.t ? -1 : a.t > b.t ? 1 : 0));
+  // The writer counts nanoseconds from a whole second: start at the first packet's second, so the
+  // file keeps tcpdump's wall-clock times.
+  const startSec = all.length > 0 ? all[0]!.t / 1_000_000_000n : 0n;
+  const base = startSec * 1_000_000_000n;
+  const w = PcapngWriter.create(out, { startTimeSec: Number(startSec) });
+  for (const { name } of caps) w.addInterface({ name, precision: 'ns' });
+  for (const r of all) w.packet(r.ifIndex, Number(r.t - base), r.data, 0, r.data.length);
+  w.close();
 }
 
 /** One request to slirp4netns's API socket (JSON in, JSON out). */

@@ -10,6 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { compareCaptures } from '../../src/compare/index.js';
 import { compilePlan } from '../../src/plan/compile.js';
 import { buildTopology } from '../../src/real/topology.js';
+import { mergeToPcapng } from '../../src/real/run.js';
+import { readCaptureFile } from '../../src/capture/reader.js';
 import { folderSide } from '../../src/real/verify.js';
 import { loadScenarioFile, parseScenario } from '../../src/scenario/load.js';
 
@@ -59,6 +61,23 @@ hosts:
 traffic:
   - { at: 0ms, from: a, ping: 192.0.2.2, count: 60, interval: 200ms }
 `;
+
+describe('--pcapng output of a real run (merge, no root needed)', () => {
+  it('merges per-interface pcaps into one pcapng: interfaces named, every record, time order, wall-clock times kept', () => {
+    const dir = 'fixtures/real-captures/nat-basic';
+    const files = readdirSync(dir).filter((f) => f.endsWith('.pcap')).sort();
+    const out = join(mkdtempSync(join(tmpdir(), 'wirebox-merge-')), 'nat-basic.pcapng');
+    mergeToPcapng(dir, files, out);
+    const merged = readCaptureFile(out);
+    expect(merged.format).toBe('pcapng');
+    expect(merged.interfaces.map((i) => i.name)).toEqual(files.map((f) => f.replace(/\.pcap$/, '')));
+    const parts = files.map((f) => readCaptureFile(join(dir, f)));
+    expect(merged.records.length).toBe(parts.reduce((n, p) => n + p.records.length, 0));
+    for (let i = 1; i < merged.records.length; i++) expect(merged.records[i]!.timeNs >= merged.records[i - 1]!.timeNs).toBe(true);
+    const firstReal = parts.map((p) => p.records[0]!.timeNs).reduce((a, b) => (a < b ? a : b));
+    expect(merged.records[0]!.timeNs).toBe(firstReal);
+  });
+});
 
 describe('topology (pure)', () => {
   it('nat-basic: namespaces, a veth pair for the two-NIC wire, docker0 with its port, addresses, routes', () => {
