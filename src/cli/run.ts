@@ -69,6 +69,7 @@ export function formatSummary(plan: WorldPlan, s: RunSummary, files: string[]): 
     lines.push('dropped or refused:');
     for (const d of s.drops) lines.push(`  ${d.where}: ${d.count} × ${d.why}`);
   }
+  for (const n of s.notes) lines.push(`note: ${n}`);
   lines.push(`wrote ${files.length} file${files.length === 1 ? '' : 's'}${files.length ? ': ' + files.join(', ') : ''}`);
   return lines.join('\n') + '\n';
 }

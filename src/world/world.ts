@@ -20,8 +20,10 @@ import { parseIpv4, parseMac } from '../wire/addr.js';
 import { Apps, type TrafficOutcome } from './apps.js';
 import type { CaptureSet } from './captures.js';
 
-/** Virtual time a run may last at most (a safety net against timers that re-arm for ever). */
-export const MAX_RUN_NS = 3600e9;
+/** How long a run may go on after its last traffic entry should have ended: a safety net against
+ *  timers that re-arm for ever, far beyond anything Linux keeps running after a conversation
+ *  (TIME_WAIT 60 s, conntrack's 120 s, ARP's refreshes). */
+export const RUN_GRACE_NS = 3600e9;
 
 export interface WorldOptions {
   seed: number;
@@ -161,8 +163,9 @@ export class World {
     for (const c of which) set.attach(c.captureName, this.ns(c.ns).device(c.ifname));
   }
 
-  /** Runs until nothing is left to happen (or `untilNs`), then closes the captures. */
-  run(untilNs = MAX_RUN_NS, onProgress?: (nowNs: number) => void): RunSummary {
+  /** Runs until nothing is left to happen, then closes the captures. The run stops early — and says so
+   *  in the summary — only at `untilNs` (default: an hour after the plan's traffic should be over). */
+  run(untilNs = this.trafficEndNs() + RUN_GRACE_NS, onProgress?: (nowNs: number) => void): RunSummary {
     // One timestamp at a time, so that `now` ends at the last event rather than at the limit.
     const engine = this.engine;
     let n = 0;
@@ -170,8 +173,19 @@ export class World {
       engine.run(engine.nextTime);
       if (onProgress !== undefined && (++n & 1023) === 0) onProgress(engine.now);
     }
+    this.stoppedEarly = engine.pending !== 0;
     this.captures?.close();
     return this.summary();
+  }
+
+  /** Whether the last run stopped at its limit with events still pending. */
+  private stoppedEarly = false;
+
+  /** When the plan's traffic should be over at the latest (0 without a plan). */
+  trafficEndNs(): number {
+    let end = 0;
+    for (const t of this.plan?.traffic ?? []) end = Math.max(end, t.atNs + (t.kind === 'ping' ? t.count * t.intervalNs + 10e9 : t.timeoutNs));
+    return end;
   }
 
   summary(): RunSummary {
@@ -191,7 +205,11 @@ export class World {
       if (s.inAddrErrors) drops.push({ where: ns.name, count: s.inAddrErrors, why: 'not for this host and forwarding off' });
       for (const dev of ns.order) if (dev.drops) drops.push({ where: `${ns.name}.${dev.name}`, count: dev.drops, why: 'device down or no carrier' });
     }
-    return { endNs: this.engine.now, interfaces, connections, traffic: this.apps.outcomes, drops };
+    const unfinished = (this.plan?.traffic.length ?? 0) - this.apps.outcomes.length;
+    const notes: string[] = [];
+    if (this.stoppedEarly) notes.push(`stopped at ${(this.engine.now / 1e9).toFixed(3)} s of virtual time with ${this.engine.pending} events still pending`);
+    if (unfinished > 0) notes.push(`${unfinished} traffic entr${unfinished === 1 ? 'y' : 'ies'} had not finished`);
+    return { endNs: this.engine.now, interfaces, connections, traffic: this.apps.outcomes, drops, notes };
   }
 
   // ---- from a plan ----------------------------------------------------------------------------
@@ -296,6 +314,8 @@ export interface RunSummary {
   connections: string[];
   traffic: TrafficOutcome[];
   drops: { where: string; count: number; why: string }[];
+  /** Anything the user must know about the run itself (stopped at its limit, unfinished traffic). */
+  notes: string[];
 }
 
 function macOf(m: string | number): number {

@@ -101,4 +101,33 @@ describe('worlds built in code', () => {
     // the parent's three ARP requests went out on the wire and never reached the child
     expect(arpFrames(atChild).filter((f) => f.bytes[31] === 10)).toEqual([]);
   });
+
+  it('a run stops only well after its traffic, and says so when it had to stop early', () => {
+    const w = new World({ seed: 7 });
+    const tick = () => w.engine.after(1e9, tick); // a timer that re-arms for ever
+    w.engine.at(0, tick);
+    const s = w.run(10e9);
+    expect(s.endNs).toBe(10e9);
+    expect(s.notes).toEqual(['stopped at 10.000 s of virtual time with 1 events still pending']);
+  });
 });
+
+describe('a scenario longer than an hour of virtual time', () => {
+  it('runs to its end (the safety limit follows the traffic)', async () => {
+    const { parseScenario } = await import('../../src/scenario/load.js');
+    const { compilePlan } = await import('../../src/plan/compile.js');
+    const plan = compilePlan(parseScenario(`version: 1
+wires: { lan: {} }
+hosts:
+  a: { interfaces: { eth0: { wire: lan, ip: 192.0.2.1/24 } } }
+  b: { interfaces: { eth0: { wire: lan, ip: 192.0.2.2/24 } } }
+traffic:
+  - { at: 0ms, from: b, ping: 192.0.2.1, count: 400, interval: 10s }
+`, 'long.yaml'));
+    const s = World.fromPlan(plan).run();
+    expect(s.notes).toEqual([]);
+    expect(s.endNs).toBeGreaterThan(3990e9);
+    expect(s.traffic.map((t) => `${t.result} ${t.detail}`)).toEqual(['ok 400 transmitted, 400 received, 0% loss']);
+  });
+});
+
