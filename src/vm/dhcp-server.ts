@@ -15,7 +15,11 @@
 //
 // The reply (dnsmasq 2.8x): op 2, siaddr = the server ("next server"), options 53, 54 server id,
 // 51 lease, 58 T1 = lease/2, 59 T2 = lease*7/8, 1 subnet mask, 28 broadcast, 3 router, 6 DNS, end;
-// the BOOTP message zero-padded to 300 bytes; IP from the host's UDP socket (TTL 64, Linux's DF/id).
+// the BOOTP message zero-padded to 300 bytes. (Not emulated: dnsmasq's ACK, not its OFFER, also
+// echoes the client's host-name as option 12 after 6 when option 55 asks for 12 — rfc2131.c
+// do_options; fixtures/real/vm-nat has it; docs/VERIFY.md.) IP from dnsmasq's DHCP
+// socket (dhcp.c make_fd): IP_TOS = IPTOS_CLASS_CS6 (0xc0) and IP_MTU_DISCOVER = IP_PMTUDISC_DONT, so
+// no DF and the hashed per-destination id; TTL 64 — as fixtures/real/vm-nat (dnsmasq 2.90) has them.
 // VirtualBox's server is not a host address (192.168.56.100): it answers from its own MAC (08:00:27 +
 // 3 bytes from the seed; the real one is random too) with raw frames, always broadcast, TTL 255, id
 // random, no DF, siaddr 0 — from VirtualBox's VBoxNetUDP helpers as we read them; not checked
@@ -26,6 +30,10 @@ import type { NetDevice } from '../devices/device.js';
 import type { UdpSocket } from '../sockets/udp.js';
 import type { DhcpServerPlan } from '../plan/plan.js';
 import { Nud } from '../stack/neighbour.js';
+import { L4_OFFSET } from '../sockets/transport.js';
+import { UDP } from '../wire/udp.js';
+import { IpProto } from '../wire/ipv4.js';
+import { fillUdpChecksum } from '../wire/checksum.js';
 import { MAC_BROADCAST, parseIpv4, parseMac, prefixMask } from '../wire/addr.js';
 import {
   BOOTREPLY,
@@ -44,6 +52,9 @@ import {
   u8Opt,
   type DhcpMessage,
 } from './dhcp-message.js';
+
+/** dnsmasq's DHCP socket: IP_TOS IPTOS_CLASS_CS6. */
+const DNSMASQ_TOS = 0xc0;
 
 interface Lease {
   ip: number;
@@ -201,13 +212,34 @@ export class DhcpServer {
       return;
     }
     if (bcast) {
-      this.sock.send(payload, 0xffffffff, DHCP_CLIENT_PORT);
+      this.sendDnsmasq(payload, 0xffffffff);
       return;
     }
     const to = req.ciaddr !== 0 ? req.ciaddr : yiaddr;
     // dnsmasq's SIOCSARP: the client cannot answer ARP before it has the address.
     this.host.neigh.update(this.dev.ifindex, to, req.chaddr, Nud.REACHABLE, true, true);
-    this.sock.send(payload, to, DHCP_CLIENT_PORT);
+    this.sendDnsmasq(payload, to);
+  }
+
+  /** udp_sendmsg on dnsmasq's DHCP socket (port 67, on the interface): TOS 0xc0, no DF
+   *  (IP_PMTUDISC_DONT), the hashed IP id, TTL 64. */
+  private sendDnsmasq(payload: Uint8Array, dst: number): void {
+    const host = this.host;
+    const rt = host.routeOutput(dst, this.dev.ifindex);
+    if (rt === null) return;
+    const pool = host.engine.pool;
+    const slot = pool.alloc();
+    const off = pool.base(slot) + L4_OFFSET;
+    const l4len = UDP.HEADER_LEN + payload.length;
+    const v = pool.view;
+    v.setUint16(off + UDP.SRC_PORT, DHCP_SERVER_PORT);
+    v.setUint16(off + UDP.DST_PORT, DHCP_CLIENT_PORT);
+    v.setUint16(off + UDP.LENGTH, l4len);
+    v.setUint16(off + UDP.CHECKSUM, 0);
+    pool.bytes.set(payload, off + UDP.HEADER_LEN);
+    fillUdpChecksum(pool.bytes, off, l4len, rt.src, dst >>> 0);
+    const id = host.nextIpId(dst >>> 0, rt.src, IpProto.UDP);
+    host.sendL4Dev(slot, l4len, { src: rt.src, dst: dst >>> 0, proto: IpProto.UDP, ttl: 64, tos: DNSMASQ_TOS, df: false, id }, this.dev.ifindex);
   }
 
   private nextRawId(): number {
