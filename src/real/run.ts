@@ -1,13 +1,14 @@
 // `wirebox real`: the same WorldPlan the emulator runs, built on the real Linux kernel — namespaces,
 // veth pairs, bridges, macvlans, the very iptables rules the Docker and VM models produced (through
-// iptables-restore), slirp4netns for user-mode VMs, a small agent per namespace for services and
-// traffic, and tcpdump on every captured interface. Output has the layout of `wirebox run`.
+// iptables-restore), slirp4netns for user-mode VMs, dnsmasq and dhclient for VMs that lease their
+// address (src/real/dhcp.ts), a small agent per namespace for services and traffic, and tcpdump on
+// every captured interface. Output has the layout of `wirebox run`.
 //
 // It always cleans up: on success, on error, on SIGINT/SIGTERM, and — through a detached watchdog
 // that outlives a SIGKILLed runner — even when killed outright.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -16,6 +17,7 @@ import { formatIptablesSave } from '../netfilter/iptables-save.js';
 import { readCaptureFile } from '../capture/reader.js';
 import { PcapngWriter } from '../capture/pcapng.js';
 import { AGENT_PY } from './agent.js';
+import { DHCLIENT_SCRIPT, dhclientConf, dhcpClients, dhcpServersInUse, dnsmasqConf, serverAddress, serverIsLocal, type DhcpClientRun } from './dhcp.js';
 import { NS_PREFIX, buildTopology, nsName, slirpTapCommands, type Argv } from './topology.js';
 
 /** A problem the user can act on; the CLI prints its message alone and exits 2. */
@@ -53,6 +55,9 @@ export function toolsNeeded(plan: WorldPlan): ToolNeed[] {
   ];
   if (plan.traffic.some((t) => t.kind === 'ping')) needs.push({ cmd: 'ping', pkg: 'iputils-ping' });
   if (plan.slirps.length > 0) needs.push({ cmd: 'slirp4netns', pkg: 'slirp4netns' });
+  if (plan.namespaces.some((n) => n.dhcpClient.length > 0)) {
+    needs.push({ cmd: 'dnsmasq', pkg: 'dnsmasq-base' }, { cmd: 'dhclient', pkg: 'isc-dhcp-client' });
+  }
   return needs;
 }
 
@@ -78,13 +83,30 @@ export function preflight(plan: WorldPlan): void {
       `namespaces of a previous wirebox real run remain: ${left.join(', ')}. Remove them with \`wirebox real --cleanup\` (or \`ip netns del NAME\` for each) and run again. Nothing was changed.`,
     );
   }
-  // A DHCP server only answers: with no DHCP client in the plan it puts nothing on the wire, and the
-  // run goes ahead without it (VirtualBox's host-only network has one even when every VM has a fixed address).
-  for (const ns of plan.namespaces) {
-    if (ns.dhcpClient.length > 0) {
-      throw new RealRunError(`namespace ${ns.name} uses DHCP, which wirebox real does not run yet: give the VM a fixed address with \`ip:\`. Nothing was changed.`);
+  dhcpPlan(plan);
+}
+
+/**
+ * The DHCP clients and the servers they use. A DHCP server only answers: with no client on its network
+ * it puts nothing on the wire and is not run (VirtualBox's host-only network has one even when every VM
+ * has a fixed address). A server that is not one of its host's addresses cannot be dnsmasq: refused.
+ */
+export function dhcpPlan(plan: WorldPlan): DhcpClientRun[] {
+  let runs: DhcpClientRun[];
+  try {
+    runs = dhcpClients(plan);
+  } catch (err) {
+    throw new RealRunError(`${(err as Error).message}. Nothing was changed.`);
+  }
+  for (const s of dhcpServersInUse(runs)) {
+    if (!serverIsLocal(s.ns, s.plan)) {
+      const users = runs.filter((r) => r.server.plan === s.plan).map((r) => r.ns.name);
+      throw new RealRunError(
+        `${users.join(', ')} ask${users.length === 1 ? 's' : ''} for an address by DHCP from ${serverAddress(s.ns, s.plan)} on ${s.ns.name}.${s.plan.ifname}, a server that is not one of ${s.ns.name}'s addresses (VirtualBox host-only's own DHCP server, with its own MAC): wirebox real runs dnsmasq, which cannot answer as it. Give the VM a fixed address with \`ip:\`. Nothing was changed.`,
+      );
     }
   }
+  return runs;
 }
 
 export function leftoverNamespaces(): string[] {
@@ -251,6 +273,11 @@ export async function runReal(plan: WorldPlan, opts: RealOptions): Promise<RealR
     const tcpdumps = children.slice(children.length - topo.captures.length);
     await waitFor('tcpdump to start on every interface', 10000, () => (tcpdumps.every((t) => listening.has(t)) ? true : undefined));
 
+    // DHCP: dnsmasq per server in use, then dhclient per client interface; every lease before traffic,
+    // as the emulator holds a guest's traffic until its client is bound.
+    const dhcp = dhcpPlan(plan);
+    if (dhcp.length > 0) await runDhcp(dhcp, work, children, logs, log);
+
     // Agents: services up everywhere, then traffic from one shared start time.
     const agentFile = join(work, 'agent.py');
     writeFileSync(agentFile, AGENT_PY);
@@ -319,6 +346,57 @@ export async function runReal(plan: WorldPlan, opts: RealOptions): Promise<RealR
     }
     if (existsSync(work)) rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** Starts dnsmasq for every server in use and dhclient on every client interface; resolves once each
+ *  client is bound (or has given up, as dhclient -1 does after 60 s: its programs then run anyway). */
+async function runDhcp(runs: DhcpClientRun[], work: string, children: ChildProcess[], logs: string[], log: (l: string) => void): Promise<void> {
+  for (const [i, s] of dhcpServersInUse(runs).entries()) {
+    const conf = join(work, `dnsmasq-${i}.conf`);
+    writeFileSync(conf, dnsmasqConf(s.ns, s.plan, { pid: join(work, `dnsmasq-${i}.pid`), leases: join(work, `dnsmasq-${i}.leases`) }));
+    log(`dnsmasq on ${s.ns.name}.${s.plan.ifname}`);
+    const child = spawn('ip', ['netns', 'exec', nsName(s.ns.name), 'dnsmasq', `--conf-file=${conf}`, '--keep-in-foreground', '--log-facility=-'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let ready = false;
+    let exited: string | null = null;
+    const onLine = (l: string) => {
+      logs.push(`dnsmasq ${s.ns.name}.${s.plan.ifname}: ${l}`);
+      if (/DHCP, IP range/.test(l)) ready = true;
+    };
+    lines(child, 'stdout', onLine);
+    lines(child, 'stderr', onLine);
+    child.on('exit', (code, sig) => (exited = `exited with ${code ?? sig}`));
+    await waitFor(`dnsmasq to start on ${s.ns.name}.${s.plan.ifname}`, 5000, () => {
+      if (exited !== null) throw new RealRunError(`dnsmasq on ${s.ns.name}.${s.plan.ifname} ${exited}: ${logs.filter((l) => l.startsWith('dnsmasq')).slice(-3).join('; ')}`);
+      return ready ? true : undefined;
+    });
+  }
+  const script = join(work, 'dhclient-script');
+  writeFileSync(script, DHCLIENT_SCRIPT);
+  chmodSync(script, 0o755);
+  const waiting: { r: DhcpClientRun; bound: boolean; over: boolean }[] = [];
+  for (const r of runs) {
+    const base = join(work, `dhclient-${r.ns.name}-${r.ifname}`);
+    writeFileSync(`${base}.conf`, dhclientConf(r.ns.name));
+    log(`dhclient on ${r.ns.name}.${r.ifname}`);
+    const child = spawn(
+      'ip',
+      ['netns', 'exec', nsName(r.ns.name), 'dhclient', '-4', '-v', '-1', '-d', '-cf', `${base}.conf`, '-lf', `${base}.leases`, '-pf', `${base}.pid`, '-sf', script, r.ifname],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    children.push(child);
+    const w = { r, bound: false, over: false };
+    waiting.push(w);
+    const onLine = (l: string) => {
+      logs.push(`dhclient ${r.ns.name}.${r.ifname}: ${l}`);
+      if (/^bound to /.test(l)) w.bound = true;
+    };
+    lines(child, 'stdout', onLine);
+    lines(child, 'stderr', onLine);
+    child.on('exit', () => (w.over = true));
+  }
+  await waitFor('DHCP leases', 75000, () => (waiting.every((w) => w.bound || w.over) ? true : undefined));
+  for (const w of waiting) if (!w.bound) log(`dhclient on ${w.r.ns.name}.${w.r.ifname} got no lease`);
 }
 
 /** tcpdump's per-interface pcaps merged into one pcapng in time order, each interface named after its

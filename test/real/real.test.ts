@@ -1,5 +1,5 @@
 // `wirebox real` on the real kernel. The topology commands are checked everywhere (pure); the runs need
-// root, network namespaces, iptables, tcpdump and python3: they skip with a printed reason without
+// root, network namespaces, iptables, tcpdump, python3, dnsmasq and dhclient: they skip with a printed reason without
 // them, and fail instead under CI=true, where .ci/run installs them.
 
 import { spawn, spawnSync } from 'node:child_process';
@@ -10,7 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { compareCaptures } from '../../src/compare/index.js';
 import { compilePlan } from '../../src/plan/compile.js';
 import { buildTopology } from '../../src/real/topology.js';
-import { mergeToPcapng } from '../../src/real/run.js';
+import { RealRunError, dhcpPlan, mergeToPcapng, toolsNeeded } from '../../src/real/run.js';
+import { DHCLIENT_SCRIPT, dhclientConf, dnsmasqConf } from '../../src/real/dhcp.js';
 import { readCaptureFile } from '../../src/capture/reader.js';
 import { folderSide } from '../../src/real/verify.js';
 import { loadScenarioFile, parseScenario } from '../../src/scenario/load.js';
@@ -35,7 +36,7 @@ function wbNamespaces(): string[] {
 function canRunReal(): boolean {
   const missing: string[] = [];
   if (process.getuid?.() !== 0) missing.push('root');
-  for (const t of ['ip', 'iptables-restore', 'tcpdump', 'python3', 'ping', 'setpriv']) {
+  for (const t of ['ip', 'iptables-restore', 'tcpdump', 'python3', 'ping', 'setpriv', 'dnsmasq', 'dhclient']) {
     if (spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0) missing.push(t);
   }
   if (missing.length === 0) {
@@ -105,6 +106,53 @@ describe('topology (pure)', () => {
   });
 });
 
+const HOSTONLY_DHCP = `version: 1
+name: hostonly-dhcp
+hosts:
+  h:
+    vms:
+      vo: { mode: host-only }
+`;
+
+describe('DHCP in wirebox real (pure)', () => {
+  const plan = compilePlan(loadScenarioFile('fixtures/scenarios/vm-nat.yaml'));
+
+  it('vm-nat: vm1.eth0 leases from dnsmasq on kvm.virbr0, configured as libvirt configures its default network', () => {
+    const runs = dhcpPlan(plan);
+    expect(runs.map((r) => `${r.ns.name}.${r.ifname} <- ${r.server.ns.name}.${r.server.plan.ifname}`)).toEqual(['vm1.eth0 <- kvm.virbr0']);
+    expect(toolsNeeded(plan).map((t) => `${t.cmd}:${t.pkg}`)).toEqual(expect.arrayContaining(['dnsmasq:dnsmasq-base', 'dhclient:isc-dhcp-client']));
+    const mac = plan.namespaces.find((n) => n.name === 'vm1')!.interfaces.find((i) => i.name === 'eth0')!.mac;
+    const conf = dnsmasqConf(runs[0]!.server.ns, runs[0]!.server.plan, { pid: '/w/d.pid', leases: '/w/d.leases' }).split('\n');
+    expect(conf).toEqual([
+      'strict-order',
+      'pid-file=/w/d.pid',
+      'except-interface=lo',
+      'bind-dynamic',
+      'interface=virbr0',
+      'dhcp-range=192.168.122.2,192.168.122.254,255.255.255.0',
+      'dhcp-no-override',
+      'dhcp-authoritative',
+      'dhcp-lease-max=253',
+      `dhcp-host=${mac},192.168.122.2`,
+      'dhcp-leasefile=/w/d.leases',
+      '',
+    ]);
+    // Debian's request list (the emulator's DHCLIENT_PRL) and the VM's name; the script writes nothing outside the namespace.
+    expect(dhclientConf('vm1')).toMatch(/send host-name "vm1";\nrequest subnet-mask, broadcast-address, time-offset, routers,/);
+    expect(DHCLIENT_SCRIPT).not.toMatch(/resolv|\/etc\//);
+  });
+
+  it('a VirtualBox host-only VM asking DHCP (its server 192.168.56.100 is not a host address) is refused', () => {
+    const p = compilePlan(parseScenario(HOSTONLY_DHCP, 'hostonly-dhcp.yaml'));
+    expect(() => dhcpPlan(p)).toThrow(RealRunError);
+    expect(() => dhcpPlan(p)).toThrow(/vo asks for an address by DHCP from 192\.168\.56\.100 on h\.vboxnet0.*cannot answer as it.*ip:/);
+  });
+
+  it('a DHCP server with no client (host-only with fixed addresses) is not run and not refused', () => {
+    expect(dhcpPlan(compilePlan(loadScenarioFile('fixtures/scenarios/vm-bridged-hostonly-internal.yaml')))).toEqual([]);
+  });
+});
+
 const real = canRunReal();
 
 describe.runIf(real)('on the real kernel (root)', () => {
@@ -130,6 +178,23 @@ describe.runIf(real)('on the real kernel (root)', () => {
     const report = compareCaptures(folderSide(out), folderSide('fixtures/real-captures/nat-basic'));
     const judged = report.files.filter((f) => f.labelB !== null);
     expect(judged.map((f) => `${f.key}: ${f.verdict}`)).toEqual(judged.map((f) => `${f.key}: match`));
+  });
+
+  it('runs vm-nat: dnsmasq leases vm1 its address before its traffic; as the recording but for the random xid', () => {
+    const out = mkdtempSync(join(tmpdir(), 'wirebox-real-'));
+    const [cmd, args] = cli(['real', 'fixtures/scenarios/vm-nat.yaml', '--out', out, '--settle', '300']);
+    const r = spawnSync(cmd, args, { encoding: 'utf8', cwd: ROOT });
+    expect(r.stderr + r.stdout).toMatch(/bound to 192\.168\.122\.2/);
+    expect(r.stderr + r.stdout).toMatch(/wrote 5 captures/);
+    expect(r.status).toBe(0);
+    expect(wbNamespaces()).toEqual([]);
+    const report = compareCaptures(folderSide(out), folderSide('fixtures/real/vm-nat'));
+    expect(report.files.map((f) => f.key).sort()).toEqual(['kvm.eth0', 'kvm.virbr0', 'kvm.vnet0', 'server.eth0', 'vm1.eth0']);
+    for (const f of report.files) {
+      // dhclient's xid is random on every run: only the four DHCP messages' xid bytes (4-7) may differ.
+      for (const d of f.differences) expect(d.kind === 'field' && d.field === 'udp.payload' && /^300 bytes, byte [4-7] /.test(d.a), `${f.key}: ${JSON.stringify(d)}`).toBe(true);
+      expect(f.differences.length, f.key).toBeLessThanOrEqual(f.key.startsWith('kvm.eth0') || f.key.startsWith('server') ? 0 : 4);
+    }
   });
 
   it('refuses while namespaces of an earlier run remain, and --cleanup removes them', () => {
