@@ -189,6 +189,10 @@ export class DhcpServer {
       options.push(u32Opt(Opt.SUBNET_MASK, mask), u32Opt(Opt.BROADCAST, ((yiaddr & mask) | ~mask) >>> 0));
       if (this.plan.router !== null) options.push(u32Opt(Opt.ROUTER, parseIpv4(this.plan.router)));
       if (this.plan.dns !== null) options.push(u32Opt(Opt.DNS, parseIpv4(this.plan.dns)));
+      // dnsmasq (rfc2131.c) echoes the host-name the client gave in its REQUEST as option 12 of the ACK
+      // (not of the OFFER) — seen in fixtures/real/vm-nat. VirtualBox's server (serverAddr set) does not.
+      const name = req.options.find((o) => o.code === Opt.HOSTNAME);
+      if (type === DhcpType.ACK && name !== undefined && this.plan.serverAddr === undefined) options.push({ code: Opt.HOSTNAME, data: name.data });
     }
     const msg: DhcpMessage = {
       op: BOOTREPLY,
