@@ -14,7 +14,7 @@ import { loadScenarioFile } from '../../src/scenario/load.js';
 import { readCapture, readCaptureFile } from '../../src/capture/reader.js';
 import { CaptureSet } from '../../src/world/captures.js';
 import { World } from '../../src/world/world.js';
-import { DhcpType, Opt, decodeDhcp, messageType } from '../../src/vm/dhcp-message.js';
+import { DhcpType, decodeDhcp, messageType } from '../../src/vm/dhcp-message.js';
 
 const SCENARIOS = resolve('fixtures/scenarios');
 const REAL = resolve('fixtures/real');
