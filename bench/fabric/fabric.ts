@@ -4,6 +4,7 @@
 // Both MACs are learned first, so every frame is a known-unicast forward: veth → bridge → veth,
 // two engine events per frame.
 
+import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { Engine } from '../../src/sim/engine.js';
 import { Bridge } from '../../src/devices/bridge.js';
 import { Veth } from '../../src/devices/veth.js';
@@ -114,4 +115,25 @@ export async function heapDelta(frames: number, warm = 100_000): Promise<{ delta
   gc?.();
   const after = process.memoryUsage().heapUsed;
   return { deltaBytes: after - before, gc: gc !== null, fabric };
+}
+
+/** Garbage collections (minor, major) while `work` runs, and its wall time: what the heap-flatness
+ *  figures of every forwarding benchmark report. */
+export async function gcWhile(work: () => void): Promise<{ minor: number; major: number; ms: number }> {
+  let minor = 0;
+  let major = 0;
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) minor++;
+      else major++;
+    }
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  const t0 = performance.now();
+  work();
+  const ms = performance.now() - t0;
+  await new Promise((r) => setTimeout(r, 20)); // gc entries are delivered asynchronously
+  obs.disconnect();
+  return { minor, major, ms };
 }

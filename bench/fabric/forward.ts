@@ -4,13 +4,12 @@
 // (heapUsed before/after with gc, and the number of scavenges while forwarding: zero means nothing
 // was allocated per frame).
 
-import { PerformanceObserver, constants } from 'node:perf_hooks';
 import Benchmark from 'benchmark';
 import { Engine } from '../../src/sim/engine.js';
 import { Timer } from '../../src/sim/timer.js';
 import { Veth } from '../../src/devices/veth.js';
 import type { BenchResults } from '../run.js';
-import { buildFabric, getGc, heapDelta } from './fabric.js';
+import { buildFabric, getGc, heapDelta, gcWhile } from './fabric.js';
 
 /** Keeps results observable so V8 cannot drop the work. */
 export let blackhole = 0;
@@ -108,25 +107,6 @@ export function suites(): Benchmark.Suite[] {
   return [frameSuite(), engineSuite()];
 }
 
-async function scavengesWhile(work: () => void): Promise<{ minor: number; major: number; ms: number }> {
-  let minor = 0;
-  let major = 0;
-  const obs = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) {
-      const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
-      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) minor++;
-      else major++;
-    }
-  });
-  obs.observe({ entryTypes: ['gc'] });
-  const t0 = performance.now();
-  work();
-  const ms = performance.now() - t0;
-  await new Promise((r) => setTimeout(r, 20)); // gc entries are delivered asynchronously
-  obs.disconnect();
-  return { minor, major, ms };
-}
-
 export async function after(results: BenchResults): Promise<string[]> {
   const lines: string[] = [];
   const fwd = results.get('fabric: one 60-byte frame, ct1 → ct2')?.get('veth → bridge → veth (learned unicast)');
@@ -139,7 +119,7 @@ export async function after(results: BenchResults): Promise<string[]> {
   const f = buildFabric();
   f.forward(500_000); // warm up until the optimising compiler has finished (slow on a loaded machine)
   (await getGc())?.();
-  const s = await scavengesWhile(() => f.forward(N));
+  const s = await gcWhile(() => f.forward(N));
   lines.push(`bulk: ${N.toLocaleString('en-US')} frames in ${s.ms.toFixed(0)} ms = ${Math.round((N / s.ms) * 1000).toLocaleString('en-US')} frames/s; GCs while forwarding: ${s.minor} scavenges, ${s.major} major`);
   return lines;
 }

@@ -19,9 +19,8 @@
 // Run with `node --expose-gc` for the heap figures (`npx tsx --expose-gc bench/run.ts --quick world`);
 // without it gc is obtained through v8.setFlagsFromString as bench/fabric does.
 
-import { PerformanceObserver, constants } from 'node:perf_hooks';
 import Benchmark from 'benchmark';
-import { buildFabric, getGc } from '../fabric/fabric.js';
+import { buildFabric, gcWhile, getGc } from '../fabric/fabric.js';
 import type { BenchResults } from '../run.js';
 import { bytesPerFrame, openForwarder, type Forwarder } from './docker.js';
 
@@ -79,25 +78,6 @@ export function suites(): Benchmark.Suite[] {
     blackhole ^= nic.d.received();
   });
   return [s];
-}
-
-async function gcWhile(work: () => void): Promise<{ minor: number; major: number; ms: number }> {
-  let minor = 0;
-  let major = 0;
-  const obs = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) {
-      const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
-      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) minor++;
-      else major++;
-    }
-  });
-  obs.observe({ entryTypes: ['gc'] });
-  const t0 = performance.now();
-  work();
-  const ms = performance.now() - t0;
-  await new Promise((r) => setTimeout(r, 20)); // gc entries are delivered asynchronously
-  obs.disconnect();
-  return { minor, major, ms };
 }
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
