@@ -273,19 +273,18 @@ export class Netfilter implements PacketFilter {
       return Verdict.ACCEPT;
     }
     const e = this.skbEntry[slot]!;
-    const fresh = this.onConfirm !== null && !this.conntrack.isConfirmed(e) && this.noted.get(e) !== this.conntrack.gen[e];
     // An entry confirmed already needs nothing (confirm would return true at once); not calling it
     // keeps the time, a double past 2^31 ns, from being boxed into a HeapNumber per packet.
-    if (!this.conntrack.isConfirmed(e) && !this.conntrack.confirm(e, this.engine.now)) {
+    const unconfirmed = !this.conntrack.isConfirmed(e);
+    if (unconfirmed && !this.conntrack.confirm(e, this.engine.now)) {
       this.drops.insertFailed++;
       this.skbEntry[slot] = ASSOC_NONE;
       this.skbFlags[slot] = 0;
       return Verdict.DROP;
     }
-    if (fresh) {
-      this.noted.set(e, this.conntrack.gen[e]!);
-      this.onConfirm!(this.describe(e));
-    }
+    // Told once per connection: when this confirm really entered it in the table (an entry killed under
+    // its packet, e.g. by the RST answering a SYN to a closed port, is released instead).
+    if (unconfirmed && this.onConfirm !== null && this.conntrack.isConfirmed(e)) this.onConfirm(this.describe(e));
     if (keepForLoopback) {
       this.skbFlags[slot] = LOOPBACK_KEEP;
       return Verdict.ACCEPT;
@@ -296,8 +295,6 @@ export class Netfilter implements PacketFilter {
 
   /** Told of every connection as conntrack confirms it (for the run summary), with its translation. */
   onConfirm: ((c: ConnectionNote) => void) | null = null;
-  /** Entry → generation already reported to onConfirm (an entry is reported once per life). */
-  private readonly noted = new Map<number, number>();
 
   /** A confirmed entry as the summary shows it: the original direction and what NAT made of it. */
   private describe(e: number): ConnectionNote {

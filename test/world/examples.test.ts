@@ -89,6 +89,12 @@ describe('example scenarios', () => {
     expect(inside.some((s) => s.dport === 80 && s.src === '198.51.100.1')).toBe(true); // DNAT keeps the client's address
     expect(inside.some((s) => s.dport === 53)).toBe(true);
     expect(inside.some((s) => s.dport === 22 || s.sport === 22)).toBe(false);
+    // each connection noted once, with its DNAT; the one to closed port 22 (killed by its RST) once too
+    expect(summary.connections.map((c) => c.replace(/:\d{5}\b/, ':P'))).toEqual([
+      'dh: tcp 198.51.100.1:P → 198.51.100.10:8080, destination NAT to 172.17.0.2:80',
+      'dh: udp 198.51.100.1:P → 198.51.100.10:5353, destination NAT to 172.17.0.2:53',
+      'dh: tcp 198.51.100.1:P → 198.51.100.10:22',
+    ]);
   });
 
   it('docker-direct-routing: Docker 28 drops direct access to a container in the raw table; publish still works', () => {
