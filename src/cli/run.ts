@@ -33,7 +33,7 @@ export function runPlan(plan: WorldPlan, outDir: string, opts: { pcapng?: boolea
   try {
     world.capture(set, World.planCaptures(plan));
     const p = opts.progress ?? null;
-    if (p) p.start(expectedEndNs(plan));
+    if (p) p.start(Math.max(world.trafficEndNs(), 1e9));
     const summary = world.run(undefined, p ? (now) => p.update(now) : undefined);
     p?.done();
     return { world, summary, files: set.paths() };
@@ -41,13 +41,6 @@ export function runPlan(plan: WorldPlan, outDir: string, opts: { pcapng?: boolea
     set.abort();
     throw err;
   }
-}
-
-/** Roughly when the traffic should be over: the progress bar's 100%. */
-function expectedEndNs(plan: WorldPlan): number {
-  let end = 0;
-  for (const t of plan.traffic) end = Math.max(end, t.atNs + (t.kind === 'ping' ? t.count * t.intervalNs : t.timeoutNs));
-  return Math.max(end, 1e9);
 }
 
 export function formatSummary(plan: WorldPlan, s: RunSummary, files: string[]): string {
@@ -107,7 +100,7 @@ export function register(program: Command): void {
         }
         const world = World.fromPlan(plan);
         // conntrack -L is shown as it stands right after the traffic, before entries time out.
-        world.run(expectedEndNs(plan) + 1e9);
+        world.run(world.trafficEndNs() + 1e9);
         process.stdout.write(formatWorldState(world, opts.node));
       }),
     );

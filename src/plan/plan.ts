@@ -257,3 +257,11 @@ export interface DhcpServerPlan {
    *  forwards can point at it. Absent: none. */
   hosts?: { mac: MacString; ip: Ipv4String }[];
 }
+
+/** When a plan's traffic should be over at the latest: each entry's start plus its timeout, or for a
+ *  ping its count × interval plus ping's 10 s linger. (Used for run limits and progress.) */
+export function trafficEndNs(plan: Pick<WorldPlan, 'traffic'>): number {
+  let end = 0;
+  for (const t of plan.traffic) end = Math.max(end, t.atNs + (t.kind === 'ping' ? t.count * t.intervalNs + 10e9 : t.timeoutNs));
+  return end;
+}

@@ -12,7 +12,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { NamespacePlan, WorldPlan } from '../plan/plan.js';
+import { trafficEndNs, type NamespacePlan, type WorldPlan } from '../plan/plan.js';
 import { formatIptablesSave } from '../netfilter/iptables-save.js';
 import { readCaptureFile } from '../capture/reader.js';
 import { PcapngWriter } from '../capture/pcapng.js';
@@ -310,7 +310,7 @@ export async function runReal(plan: WorldPlan, opts: RealOptions): Promise<RealR
 
     const t0 = Date.now() / 1000 + 0.3;
     for (const a of agents) a.child.stdin?.write(`go ${t0.toFixed(6)}\n`);
-    const lastNs = plan.traffic.reduce((m, t) => Math.max(m, t.atNs + ('timeoutNs' in t ? t.timeoutNs : t.count * t.intervalNs + 2e9)), 0);
+    const lastNs = trafficEndNs(plan);
     const announceNs = plan.namespaces.flatMap((n) => n.announce).reduce((m, a) => Math.max(m, a.atNs + a.count * a.intervalNs), 0);
     log(`running traffic (${plan.traffic.length} entries)`);
     await waitFor('traffic to finish', Math.max(lastNs, announceNs) / 1e6 + 15000, () => {

@@ -12,7 +12,7 @@
 
 import { Bridge, Loopback, Macvlan, Nic, Veth, Wire, type NetDevice } from '../devices/index.js';
 import { Netfilter, type ConnectionNote } from '../netfilter/netfilter.js';
-import type { InterfacePlan, NamespacePlan, RoutePlan, WorldPlan } from '../plan/plan.js';
+import { trafficEndNs, type InterfacePlan, type NamespacePlan, type RoutePlan, type WorldPlan } from '../plan/plan.js';
 import { Engine } from '../sim/engine.js';
 import { Tcp } from '../sockets/tcp.js';
 import { Host } from '../stack/host.js';
@@ -183,9 +183,7 @@ export class World {
 
   /** When the plan's traffic should be over at the latest (0 without a plan). */
   trafficEndNs(): number {
-    let end = 0;
-    for (const t of this.plan?.traffic ?? []) end = Math.max(end, t.atNs + (t.kind === 'ping' ? t.count * t.intervalNs + 10e9 : t.timeoutNs));
-    return end;
+    return this.plan ? trafficEndNs(this.plan) : 0;
   }
 
   summary(): RunSummary {
