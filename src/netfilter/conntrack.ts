@@ -17,6 +17,7 @@
 // sweep when the table is full, and before a listing.
 
 import { formatIpv4 } from '../wire/addr.js';
+import { fmix32 } from '../sim/hash.js';
 
 export const PROTO_ICMP = 1;
 export const PROTO_TCP = 6;
@@ -188,12 +189,7 @@ function tupleHash(proto: number, src: number, dst: number, sport: number, dport
   h ^= dst;
   h = Math.imul((h << 13) | (h >>> 19), 5) + 0xe6546b64;
   h ^= Math.imul(((sport << 16) | dport) ^ (proto << 7), 0xcc9e2d51);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix32(h);
 }
 
 /** nf_nat_bysource's key: the original source (proto, address, port). */

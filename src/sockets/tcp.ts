@@ -25,6 +25,7 @@ import { TCP } from '../wire/tcp.js';
 import { ACK, FIN, RST, SYN, TCP_HEADER_LEN, newParsedOptions, parseOptions, readU32, seqAdd, writeHeader } from './tcp-wire.js';
 import { DEFAULT_TTL, EPHEMERAL_HIGH, EPHEMERAL_LOW, IPPROTO_TCP } from './tcp-const.js';
 import { TcpConnection, type Segment, type TcpHandlers, type TcpOwner } from './tcp-conn.js';
+import { fmix32 } from '../sim/hash.js';
 
 export { TcpConnection } from './tcp-conn.js';
 export type { TcpErrorReason, TcpHandlers, TcpState } from './tcp-conn.js';
@@ -95,13 +96,7 @@ interface PortOwner {
  *  kernel's siphash / jhash secrets, keyed from the namespace's random stream. */
 function mix(h: number, v: number): number {
   h = Math.imul(h ^ v, 0xcc9e2d51);
-  h = (h << 15) | (h >>> 17);
-  h = Math.imul(h, 0x1b873593);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
+  return fmix32(Math.imul((h << 15) | (h >>> 17), 0x1b873593));
 }
 
 /** INET_TABLE_PERTURB_SIZE (1 << CONFIG_INET_TABLE_PERTURB_ORDER = 16). */

@@ -28,6 +28,7 @@ import type { Host } from '../stack/host.js';
 import type { IcmpErrorInfo } from '../stack/icmp.js';
 import { IcmpCode, IcmpType } from '../stack/icmp.js';
 import { PACKET_HOST } from '../devices/device.js';
+import { hash3 } from '../sim/hash.js';
 
 export type DatagramHandler = (data: Uint8Array, from: number, fromPort: number, reply: (bytes: Uint8Array) => void) => void;
 
@@ -371,16 +372,7 @@ export class Udp implements TransportProtocol {
 
   /** udp_ehashfn: a keyed hash of the 4-tuple (the kernel's is jhash with a boot-time secret). */
   private ehash(laddr: number, lport: number, faddr: number, fport: number): number {
-    let h = this.hashKey ^ Math.imul(laddr | 0, 0xcc9e2d51);
-    h = Math.imul((h << 15) | (h >>> 17), 0x1b873593) ^ faddr;
-    h = Math.imul((h << 13) | (h >>> 19), 5) + 0xe6546b64;
-    h ^= (lport << 16) | fport;
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-    return h >>> 0;
+    return hash3(this.hashKey, laddr, faddr, (lport << 16) | fport);
   }
 
   private deliverTo(s: UdpSocket, data: Uint8Array, src: number, sport: number): void {

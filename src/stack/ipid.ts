@@ -13,6 +13,7 @@
 // ip_build_and_send_pkt (SYN-ACK, RST) uses 0 with DF: both are the transport's choice.
 
 import type { Prng } from '../sim/prng.js';
+import { hash3 } from '../sim/hash.js';
 
 const BUCKETS = 2048;
 /** Linux HZ (CONFIG_HZ=1000 on the captures' kernel config; 250 on some distributions). */
@@ -30,16 +31,7 @@ export class IpIdent {
 
   private bucket(dst: number, src: number, proto: number): number {
     // A keyed 32-bit mix standing in for jhash_3words (the exact hash is not observable).
-    let h = this.key ^ Math.imul(dst | 0, 0xcc9e2d51);
-    h = Math.imul((h << 15) | (h >>> 17), 0x1b873593) ^ src;
-    h = Math.imul((h << 13) | (h >>> 19), 5) + 0xe6546b64;
-    h ^= proto;
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-    return (h >>> 0) % BUCKETS;
+    return hash3(this.key, dst, src, proto) % BUCKETS;
   }
 
   /** The id for one datagram (`segs` 1) from src to dst, at virtual time `nowNs`. */
