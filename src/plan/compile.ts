@@ -142,24 +142,10 @@ function planTraffic(ctx: PlanContext, t: TrafficSpec): TrafficPlan {
     case 'ping':
       return { kind: 'ping', ...common, count: t.count, intervalNs: t.intervalNs, size: t.size };
     case 'tcp':
-      return {
-        kind: 'tcp',
-        ...common,
-        dport: t.port,
-        send: t.send,
-        sport: t.sport,
-        bind: t.bind,
-        timeoutNs: t.timeoutNs,
-      };
-    case 'udp':
-      return {
-        kind: 'udp',
-        ...common,
-        dport: t.port,
-        send: t.send,
-        sport: t.sport,
-        bind: t.bind,
-        timeoutNs: t.timeoutNs,
-      };
+    case 'udp': {
+      // A client's fields are the same for both; only `send` differs in type (TCP may send nothing).
+      const client = { ...common, dport: t.port, sport: t.sport, bind: t.bind, timeoutNs: t.timeoutNs };
+      return t.kind === 'tcp' ? { kind: 'tcp', ...client, send: t.send } : { kind: 'udp', ...client, send: t.send };
+    }
   }
 }
