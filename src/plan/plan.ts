@@ -10,12 +10,8 @@
 // Every random choice (unset MACs, Docker 28 MACs, bridge names) is made while planning, from the seed,
 // so both back ends see the same values. Per-packet randomness (ISNs, ports, IP ids) is the emulator's.
 
-/** Dotted-quad IPv4 address, e.g. "172.17.0.2". */
-export type Ipv4String = string;
-/** Address with prefix length, e.g. "172.17.0.1/16". */
-export type CidrString = string;
-/** Lower-case colon-separated MAC, e.g. "02:42:ac:11:00:02". */
-export type MacString = string;
+export type { CidrString, Ipv4String, MacString } from '../wire/addr.js';
+import type { CidrString, Ipv4String, MacString } from '../wire/addr.js';
 
 export interface WorldPlan {
   /** Scenario name (the pcapng file name with --pcapng). */

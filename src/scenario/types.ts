@@ -13,12 +13,8 @@
 // - Durations are nanoseconds (numbers).
 // - Nothing random is decided here: a MAC left out is `null`, the planner derives it from `seed`.
 
-/** Dotted-quad IPv4 address, e.g. "172.17.0.2". */
-export type Ipv4String = string;
-/** Address with prefix length, e.g. "192.0.2.10/24". */
-export type CidrString = string;
-/** Lower-case colon-separated MAC, e.g. "02:42:ac:11:00:02". */
-export type MacString = string;
+export type { CidrString, Ipv4String, MacString } from '../wire/addr.js';
+import type { CidrString, Ipv4String, MacString } from '../wire/addr.js';
 
 /**
  * Where something was written: 1-based line and column, and its key path. For a named element (host,

@@ -8,6 +8,13 @@ function badAddr(s: string, what: string, at: number): WireError {
   return new WireError('bad-value', 'addr', at, `not ${what}: ${JSON.stringify(s)}`);
 }
 
+/** Dotted-quad IPv4 address, e.g. "172.17.0.2". */
+export type Ipv4String = string;
+/** Address with prefix length, e.g. "172.17.0.1/16" (as scenarios and plans write them). */
+export type CidrString = string;
+/** Lower-case colon-separated MAC, e.g. "02:42:ac:11:00:02". */
+export type MacString = string;
+
 /** "10.0.2.15" → 0x0a00020f. Strict: four decimal parts 0..255, no leading zeros beyond "0", no spaces. */
 export function parseIpv4(s: string): number {
   if (typeof s !== 'string') throw badAddr(String(s), 'an IPv4 address', 0);
