@@ -6,8 +6,14 @@
 //   0800 4d43 495e 0001                          echo request, id 0x495e (the process's), seq 1
 //   e433046b 00000000 b2eb0700 00000000          struct timeval: tv_sec, tv_usec, 64-bit little-endian
 //   1011 1213 … 3637                             byte i of the data is i & 0xff (after the timeval)
-// Sequence numbers start at 1; one request per interval; a reply matches on the identifier (the
-// socket's filter) and the sequence. Errors quoting one of our requests (host unreachable after ARP
+// A request larger than the path MTU (ping -s 3000 on a 1500 link) goes out without DF, in fragments
+// sharing the hashed id; the reply comes back in fragments too and is reassembled before we see it.
+// Sequence numbers start at 1 and are 16 bits on the wire: request n carries n & 0xffff, so after
+// 65,535 comes 0 (iputils: htons(ntransmitted + 1)). One request per interval; a reply matches on the
+// identifier (the socket's filter) and the sequence, and counts once: like iputils' rcvd_tbl (a bit per
+// sequence number, cleared when that number is sent again) a second reply to the same request is a
+// duplicate, not a reply. So `count` over 65,535 counts every reply, and the state is 65,536 send
+// times whatever the count. Errors quoting one of our requests (host unreachable after ARP
 // failed, TTL exceeded) are reported per sequence, as ping prints "From X icmp_seq=N Destination Host
 // Unreachable".
 
@@ -65,14 +71,20 @@ export class Ping {
   private readonly epochSec: number;
   private readonly lingerNs: number;
   transmitted = 0;
-  readonly replies: PingReply[] = [];
+  /** Replies counted (iputils' nreceived). */
+  received = 0;
+  /** Second and later replies to one request (iputils' nrepeats). */
+  duplicates = 0;
+  /** The last reply (null before the first). */
+  lastReply: PingReply | null = null;
   readonly errors: PingError[] = [];
   /** Requests that found no route (sendmsg failed: "connect: Network is unreachable"). */
   sendFailures = 0;
   done = false;
   onReply: ((r: PingReply) => void) | null = null;
   onDone: (() => void) | null = null;
-  private readonly sentAt: number[] = [];
+  /** Send time per 16-bit sequence number; NaN never sent, -1 answered (a later reply is a duplicate). */
+  private readonly sentAt = new Float64Array(0x10000).fill(NaN);
   private readonly listener: IcmpListener;
   private readonly sendNext = (): void => this.transmit();
   private readonly finish = (): void => this.stop();
@@ -105,20 +117,16 @@ export class Ping {
     if (this.onDone !== null) this.onDone();
   }
 
-  get received(): number {
-    return this.replies.length;
-  }
-
   private transmit(): void {
     if (this.done) return;
     const host = this.host;
     const seq = ++this.transmitted;
     const pool = host.engine.pool;
-    const slot = pool.alloc();
+    const len = ICMP.HEADER_LEN + this.size;
+    const slot = pool.allocFor(L4_OFFSET + len);
     const bytes = pool.bytes;
     const view = pool.view;
     const off = pool.base(slot) + L4_OFFSET;
-    const len = ICMP.HEADER_LEN + this.size;
     view.setUint8(off + ICMP.TYPE, IcmpType.ECHO_REQUEST);
     view.setUint8(off + ICMP.CODE, 0);
     view.setUint16(off + ICMP.CHECKSUM, 0);
@@ -143,10 +151,13 @@ export class Ping {
     }
     for (; i < this.size; i++) bytes[data + i] = i & 0xff;
     fillIcmpChecksum(bytes, off, len);
-    this.sentAt[seq] = host.engine.now;
+    this.sentAt[seq & 0xffff] = host.engine.now;
     const src = host.sourceFor(this.dst);
+    // IP_PMTUDISC_WANT (raw and ping sockets alike): DF when the request fits the path MTU; a larger
+    // one leaves in fragments without DF (__ip_make_skb, ip_fragment).
+    const df = IPV4.HEADER_LEN + len <= host.pathMtu(this.dst);
     const ok = src !== 0 && host.sendL4(slot, len, {
-      src, dst: this.dst, proto: IpProto.ICMP, ttl: this.ttl, tos: 0, df: true,
+      src, dst: this.dst, proto: IpProto.ICMP, ttl: this.ttl, tos: 0, df,
       id: host.nextIpId(this.dst, src, IpProto.ICMP),
     });
     if (src === 0) pool.release(slot);
@@ -167,12 +178,15 @@ export class Ping {
     if (type === IcmpType.ECHO_REPLY) {
       if (view.getUint16(l4off + ICMP.IDENT) !== this.ident) return;
       const seq = view.getUint16(l4off + ICMP.SEQ);
-      const at = this.sentAt[seq];
-      if (at === undefined) return;
+      const at = this.sentAt[seq]!;
+      if (at < 0) this.duplicates++; // answered already: iputils prints "(DUP!)"
+      if (!(at >= 0)) return; // never sent (NaN) or a duplicate
+      this.sentAt[seq] = -1;
+      this.received++;
       const r: PingReply = { seq, from, ttl: view.getUint8(l3off + IPV4.TTL), rttNs: this.host.engine.now - at };
-      this.replies.push(r);
+      this.lastReply = r;
       if (this.onReply !== null) this.onReply(r);
-      if (this.replies.length >= this.count && this.transmitted >= this.count) this.stop();
+      if (this.received >= this.count && this.transmitted >= this.count) this.stop();
       return;
     }
     if (!isIcmpError(type)) return;

@@ -48,7 +48,7 @@ describe('ARP then ICMP echo between two hosts', () => {
       icmp(icmpType(0), icmpCode(0), echoIdent(ping.ident), echoSeq(1), icmpPayload(reqPayload)));
 
     expect(ping.received).toBe(1);
-    expect(ping.replies[0]!.ttl).toBe(64);
+    expect(ping.lastReply!.ttl).toBe(64);
     // A learned B from its reply (REACHABLE); B learned A from the request (STALE), then used it (DELAY).
     expect(a.neighbourState('eth0', parseIpv4('198.51.100.10'))).toBe(Nud.REACHABLE);
     expect(b.neighbourState('eth0', parseIpv4('198.51.100.1'))).toBe(Nud.DELAY);
@@ -73,6 +73,8 @@ describe('ARP then ICMP echo between two hosts', () => {
   it('sends count requests an interval apart with rising sequence numbers', () => {
     const { e, a, arec } = twoHosts();
     const ping = new Ping(a, { dst: '198.51.100.10', count: 3, intervalNs: 200 * MS, size: 100 });
+    const seqs: number[] = [];
+    ping.onReply = (r) => seqs.push(r.seq);
     ping.start();
     e.run(5 * SEC);
     const reqs = arec.ip.filter((x) => x.dir === 'out');
@@ -80,7 +82,7 @@ describe('ARP then ICMP echo between two hosts', () => {
     reqs.forEach((r, i) => ipv4(r, totalLength(128), icmp(icmpType(8), echoSeq(i + 1))));
     expect(reqs[1]!.t - reqs[0]!.t).toBe(200 * MS);
     expect(reqs[2]!.t - reqs[1]!.t).toBe(200 * MS);
-    expect(ping.replies.map((r) => r.seq)).toEqual([1, 2, 3]);
+    expect(seqs).toEqual([1, 2, 3]);
   });
 });
 
@@ -188,5 +190,28 @@ describe('input filtering', () => {
     expect(b.stats.otherHost).toBe(1);
     expect(brec.frames.length).toBe(0);
     expect(pool.inUse).toBe(0);
+  });
+});
+
+describe('ping over 65,535 requests', () => {
+  it('counts every reply across the 16-bit sequence wrap (65,535 → 0 → 1 …), duplicates apart', () => {
+    const { e, a, arec } = twoHosts(3);
+    const count = 65_540;
+    const ping = new Ping(a, { dst: '198.51.100.10', count, intervalNs: MS / 4, size: 8 });
+    const wrapSeqs: number[] = [];
+    ping.onReply = (r) => {
+      if (ping.received >= 65_534) wrapSeqs.push(r.seq);
+    };
+    ping.start();
+    e.run(60 * SEC);
+    expect(ping.transmitted).toBe(count);
+    expect(ping.received).toBe(count);
+    expect(ping.duplicates).toBe(0);
+    expect(ping.done).toBe(true);
+    // On the wire: request 65,536 carries sequence 0, request 65,537 sequence 1.
+    expect(wrapSeqs).toEqual([65_534, 65_535, 0, 1, 2, 3, 4]);
+    const reqs = arec.ip.filter((x) => x.dir === 'out');
+    ipv4(reqs[65_535]!, icmp(icmpType(8), echoSeq(0)));
+    ipv4(reqs[65_539]!, icmp(icmpType(8), echoSeq(4)));
   });
 });

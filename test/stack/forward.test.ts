@@ -43,8 +43,8 @@ describe('forwarding', () => {
     // The router resolved C with its own address on eth1 as the ARP sender.
     arp(r1rec.arp[0]!, arpOp('request'), targetIp('10.0.2.3'));
     expect(crec.ip.length).toBe(2);
-    expect(ping.replies.length).toBe(1);
-    expect(ping.replies[0]!.ttl).toBe(63);
+    expect(ping.received).toBe(1);
+    expect(ping.lastReply!.ttl).toBe(63);
   });
 
   it('answers TTL 1 with time exceeded from the address facing the sender, quoting the datagram', () => {
