@@ -25,6 +25,9 @@ export const enum Verdict {
  *  that hook, as in Linux: no out device at PREROUTING/INPUT, no in device at OUTPUT/POSTROUTING). */
 export interface PacketFilter {
   hook(hook: Hook, slot: number, l3off: number, inDev: string, outDev: string): Verdict;
+  /** Whether conntrack runs in this namespace: then nf_defrag_ipv4 reassembles fragments before
+   *  PREROUTING (and OUTPUT), so the stack hands the hooks whole datagrams. */
+  readonly tracking?: boolean;
 }
 
 /** What netfilter needs from its host stack. */

@@ -42,6 +42,11 @@ export class PacketPool {
   view: DataView;
   /** Frame length per slot (indexed by slot number; up to LARGE_SLOT_SIZE). */
   len: Uint32Array;
+  /** IPCB(skb)->frag_max_size of a datagram reassembled from fragments (the largest fragment's IP
+   *  length, src/stack/defrag.ts), which output refragments to; 0 for every other frame. Kept for
+   *  large slots only — reassembly always builds into one — so `alloc` never touches it: a small
+   *  slot's entry stays 0. Zeroed by allocLarge, copied by clone. */
+  fragMax: Uint16Array;
   /** Reference count per slot; 0 = free. */
   private refs: Uint16Array;
   /** Size class of the slot whose first unit this is (CLS_*). */
@@ -67,6 +72,7 @@ export class PacketPool {
     this.bytes = new Uint8Array(0);
     this.view = new DataView(this.bytes.buffer);
     this.len = new Uint32Array(0);
+    this.fragMax = new Uint16Array(0);
     this.refs = new Uint16Array(0);
     this.cls = new Uint8Array(0);
     this.free = new Int32Array(0);
@@ -111,6 +117,7 @@ export class PacketPool {
     const slot = this.freeLarge[--this.freeLargeTop]!;
     this.refs[slot] = 1;
     this.len[slot] = 0;
+    this.fragMax[slot] = 0;
     this.inUse++;
     return slot;
   }
@@ -155,6 +162,7 @@ export class PacketPool {
     const from = slot << SLOT_SHIFT;
     this.bytes.copyWithin(copy << SLOT_SHIFT, from, from + n);
     this.len[copy] = n;
+    this.fragMax[copy] = this.fragMax[slot]!;
     return copy;
   }
 
@@ -206,6 +214,8 @@ export class PacketPool {
     bytes.set(this.bytes);
     const len = new Uint32Array(units);
     len.set(this.len);
+    const fragMax = new Uint16Array(units);
+    fragMax.set(this.fragMax);
     const refs = new Uint16Array(units);
     refs.set(this.refs);
     const cls = new Uint8Array(units);
@@ -235,6 +245,7 @@ export class PacketPool {
     this.bytes = bytes;
     this.view = new DataView(bytes.buffer);
     this.len = len;
+    this.fragMax = fragMax;
     this.refs = refs;
     this.cls = cls;
     this.capacity = units;

@@ -9,10 +9,13 @@
 //         bound to different devices never clash); in a SO_REUSEPORT group the datagram goes to
 //         socks[reciprocal_scale(hash(4-tuple), n)]. Broadcasts go to every matching socket. No socket:
 //         ICMP port unreachable. A bad checksum is dropped silently.
-//   output: UDP header with the full checksum (a computed 0 is sent as 0xffff), IPv4 with DF
-//         (IP_PMTUDISC_WANT), TTL 64, TOS 0; the IP id is the socket's own counter when it is connected
-//         (inet_id, random at connect) and the hashed per-destination one otherwise. Not emulated:
-//         fragmentation — a datagram over the path MTU is refused with EMSGSIZE.
+//   output: UDP header with the full checksum (a computed 0 is sent as 0xffff), IPv4, TTL 64, TOS 0.
+//         DF as __ip_make_skb sets it for IP_PMTUDISC_WANT (the default): on when the datagram fits
+//         the path MTU (ip_dont_fragment), off when it does not — then the stack fragments it on
+//         output (fragment.ts), as the socket may ignore DF (ip_sk_ignore_df). The IP id is the
+//         socket's own counter when it is connected and sends with DF (inet_id, random at connect),
+//         the hashed per-destination one otherwise (a fragmented datagram's fragments share it). A
+//         payload over 65,507 bytes (65,535 - 20 - 8) is EMSGSIZE, as ip_append_data refuses it.
 //
 // Real capture nat-basic/ct.eth0.pcap: 172.17.0.2.57817 > 198.51.100.1.7 "ping": 46-byte frame,
 // DF, TTL 64, id 54176; the echo server's answer: DF, TTL 64, id 41603.
@@ -23,7 +26,7 @@ import { UDP } from '../wire/udp.js';
 import { IPV4, IpProto } from '../wire/ipv4.js';
 import { fillUdpChecksum, verifyUdpChecksum } from '../wire/checksum.js';
 import { parseIpv4 } from '../wire/addr.js';
-import { SLOT_SIZE } from '../sim/pool.js';
+import { UDP_MAX_PAYLOAD } from '../stack/fragment.js';
 import type { Host } from '../stack/host.js';
 import type { IcmpErrorInfo } from '../stack/icmp.js';
 import { IcmpCode, IcmpType } from '../stack/icmp.js';
@@ -91,6 +94,10 @@ export class UdpSocket {
   closed = false;
   ttl = 64;
   tos = 0;
+  /** IP_MTU_DISCOVER: 'want' (IP_PMTUDISC_WANT, Linux's default with ip_no_pmtu_disc 0): DF when the
+   *  datagram fits the path MTU, fragments otherwise; 'dont': never DF; 'do': DF always, and a datagram
+   *  over the path MTU is EMSGSIZE. */
+  pmtudisc: 'want' | 'dont' | 'do' = 'want';
   onDatagram: DatagramHandler | null = null;
   onError: ((code: UdpSocketError, e: IcmpErrorInfo) => void) | null = null;
   /** Datagrams received and errors seen, for the summary and tests. */
@@ -259,14 +266,14 @@ export class Udp implements TransportProtocol {
     const rt = host.routeOutput(dst, s.boundDev);
     if (rt === null) return false;
     if (rt.kind === 'broadcast' && !s.broadcast) throw new SocketError('EACCES', `broadcast to ${dst >>> 0} needs SO_BROADCAST`);
-    const l4len = UDP.HEADER_LEN + data.length;
-    const mtu = host.deviceByIndex(rt.ifindex)?.mtu ?? 65536;
-    if (IPV4.HEADER_LEN + l4len > mtu || L4_OFFSET + l4len > SLOT_SIZE) {
-      throw new SocketError('EMSGSIZE', `datagram of ${data.length} bytes exceeds the path MTU ${mtu} (no fragmentation here)`);
+    if (data.length > UDP_MAX_PAYLOAD) {
+      throw new SocketError('EMSGSIZE', `datagram of ${data.length} bytes exceeds the largest UDP payload over IPv4 (${UDP_MAX_PAYLOAD})`);
     }
+    const l4len = UDP.HEADER_LEN + data.length;
+    const mtu = host.pathMtu(dst, s.boundDev);
     const src = s.boundAddr !== 0 ? s.boundAddr : rt.src;
     const pool = host.engine.pool;
-    const slot = pool.alloc();
+    const slot = pool.allocFor(L4_OFFSET + l4len);
     const bytes = pool.bytes;
     const view = pool.view;
     const off = pool.base(slot) + L4_OFFSET;
@@ -276,11 +283,17 @@ export class Udp implements TransportProtocol {
     view.setUint16(off + UDP.CHECKSUM, 0);
     bytes.set(data, off + UDP.HEADER_LEN);
     fillUdpChecksum(bytes, off, l4len, src, dst);
-    // DF with IP_PMTUDISC_WANT; the id: connected socket's counter, else the hashed one.
+    // DF with IP_PMTUDISC_WANT when it fits the path MTU; the id: a connected socket's counter with
+    // DF, else the hashed one (ip_select_ident_segs).
+    const df = s.pmtudisc === 'do' || (s.pmtudisc === 'want' && IPV4.HEADER_LEN + l4len <= mtu);
+    if (s.pmtudisc === 'do' && IPV4.HEADER_LEN + l4len > mtu) {
+      pool.release(slot);
+      throw new SocketError('EMSGSIZE', `datagram of ${data.length} bytes exceeds the path MTU ${mtu} (IP_PMTUDISC_DO)`);
+    }
     const connected = s.remoteAddr !== 0;
-    const id = connected ? s.nextConnectedId() : host.nextIpId(dst, src, IpProto.UDP);
+    const id = connected && df ? s.nextConnectedId() : host.nextIpId(dst, src, IpProto.UDP);
     this.stats.outDatagrams++;
-    return host.sendL4Dev(slot, l4len, { src, dst, proto: IpProto.UDP, ttl: s.ttl, tos: s.tos, df: true, id }, s.boundDev);
+    return host.sendL4Dev(slot, l4len, { src, dst, proto: IpProto.UDP, ttl: s.ttl, tos: s.tos, df, id }, s.boundDev);
   }
 
   // ---- input --------------------------------------------------------------------------------------

@@ -36,6 +36,9 @@ import { IpIdent } from './ipid.js';
 import { Icmp, IcmpType, IcmpCode } from './icmp.js';
 import { Udp } from '../sockets/udp.js';
 import { nfSendReset } from './reject.js';
+import { Defrag, DefragUser } from './defrag.js';
+import { ipDoFragment } from './fragment.js';
+import { PmtuCache } from './pmtu.js';
 
 /** An output route resolved for one destination (rtable): how and where a datagram leaves. */
 export interface OutRoute {
@@ -70,6 +73,10 @@ export interface HostStats {
   outRequests: number;
   outNoRoutes: number;
   fragDrops: number;
+  /** IPSTATS_MIB_FRAGOKS / FRAGFAILS / FRAGCREATES: datagrams fragmented, refused (DF), fragments made. */
+  fragOks: number;
+  fragFails: number;
+  fragCreates: number;
   otherHost: number;
   nfDrops: number;
   arpIn: number;
@@ -121,9 +128,13 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
   readonly ipIdent: IpIdent;
   readonly icmp: Icmp;
   readonly udp: Udp;
+  /** IPv4 reassembly queues (ip_defrag: local delivery, and nf_defrag for conntrack). */
+  readonly defrag: Defrag;
+  /** Path MTUs learned from ICMP fragmentation-needed (FIB nexthop exceptions, 600 s). */
+  readonly pmtu: PmtuCache;
   readonly stats: HostStats = {
     inReceives: 0, inHdrErrors: 0, inAddrErrors: 0, inDelivers: 0, inUnknownProtos: 0, forwarded: 0,
-    outRequests: 0, outNoRoutes: 0, fragDrops: 0, otherHost: 0, nfDrops: 0, arpIn: 0, arpOut: 0,
+    outRequests: 0, outNoRoutes: 0, fragDrops: 0, fragOks: 0, fragFails: 0, fragCreates: 0, otherHost: 0, nfDrops: 0, arpIn: 0, arpOut: 0,
   };
 
   /** Devices by ifindex (index 0 unused: Linux numbers from 1). */
@@ -164,6 +175,8 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
     this.neigh = new NeighbourTable(engine, this.rng.fork('neigh'), owner);
     this.icmp = new Icmp(this);
     this.udp = new Udp(this);
+    this.defrag = new Defrag(this);
+    this.pmtu = new PmtuCache(engine);
   }
 
   // ---- configuration --------------------------------------------------------------------------------
@@ -272,6 +285,16 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
     const r = this.routeOutput(dst);
     if (r === null) return 0;
     return this.devs[r.ifindex]?.mtu ?? 0;
+  }
+
+  /** dst_mtu of the output route to `dst` for a local socket (ip_sk_use_pmtu): the device MTU, or
+   *  the smaller path MTU an ICMP fragmentation-needed taught (0 when unroutable). */
+  pathMtu(dst: number, oif = 0): number {
+    const r = this.routeOutput(dst, oif);
+    if (r === null) return 0;
+    const dev = r.kind === 'local' ? this.lo : this.devs[r.ifindex];
+    const mtu = dev != null ? dev.mtu : 65536;
+    return r.kind === 'local' ? mtu : this.pmtu.mtu(dst >>> 0, mtu);
   }
 
   /** The IP id Linux's __ip_select_ident gives a datagram from src to dst (no DF-connected socket). */
@@ -502,6 +525,15 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
     if (!verifyIpv4Checksum(pool.bytes, off)) return this.dropHdr(slot);
     const tot = view.getUint16(off + IPV4.TOTAL_LEN);
     if (tot < hlen || tot > avail) return this.dropHdr(slot);
+    if (this.filter !== null && this.filter.tracking === true && (view.getUint16(off + IPV4.FLAGS_FRAG) & (Ipv4Flag.MF | Ipv4Flag.OFFSET_MASK)) !== 0) {
+      // nf_defrag_ipv4 (ipv4_conntrack_defrag, priority -400, before raw and conntrack): the datagram
+      // is tracked and NATed whole. ip_defrag trims link padding first (pskb_trim_rcsum).
+      pool.len[slot] = L3 + tot;
+      const whole = this.defrag.defrag(slot, DefragUser.CONNTRACK_IN);
+      if (whole < 0) return;
+      slot = whole;
+      off = pool.base(slot) + L3;
+    }
     if (this.filter !== null && this.filter.hook(Hook.PREROUTING, slot, L3, dev.name, '') === Verdict.DROP) {
       this.stats.nfDrops++;
       pool.release(slot);
@@ -544,10 +576,13 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
     const pool = this.engine.pool;
     let view = pool.view;
     if ((view.getUint16(off + IPV4.FLAGS_FRAG) & (Ipv4Flag.MF | Ipv4Flag.OFFSET_MASK)) !== 0) {
-      // Fragments: no reassembly here (nothing in the scenarios sends them).
-      this.stats.fragDrops++;
-      pool.release(slot);
-      return;
+      // ip_local_deliver → ip_defrag(IP_DEFRAG_LOCAL_DELIVER), before INPUT. Link padding trimmed first.
+      pool.len[slot] = L3 + view.getUint16(off + IPV4.TOTAL_LEN);
+      const whole = this.defrag.defrag(slot, DefragUser.LOCAL_DELIVER);
+      if (whole < 0) return;
+      slot = whole;
+      off = pool.base(slot) + L3;
+      view = pool.view;
     }
     if (this.filter !== null && this.filter.hook(Hook.INPUT, slot, L3, inDev, '') === Verdict.DROP) {
       this.stats.nfDrops++;
@@ -631,14 +666,16 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
     }
     const out = this.devs[r.ifindex]!;
     const tot = view.getUint16(off + IPV4.TOTAL_LEN);
-    if (tot > out.mtu) {
-      if ((view.getUint16(off + IPV4.FLAGS_FRAG) & Ipv4Flag.DF) !== 0) {
+    // ip_exceeds_mtu: too big with DF (or reassembled from DF fragments larger than the MTU) gets
+    // ICMP fragmentation needed with the next hop's MTU; without DF it is fragmented on output.
+    if (tot > out.mtu && (view.getUint16(off + IPV4.FLAGS_FRAG) & Ipv4Flag.DF) !== 0) {
+      const fm = pool.fragMax[slot]!;
+      if (fm === 0 || fm > out.mtu) {
+        this.stats.fragFails++;
         this.icmp.send(slot, rel, IcmpType.DEST_UNREACH, IcmpCode.FRAG_NEEDED, out.mtu, pkt);
-      } else {
-        this.stats.fragDrops++; // would be fragmented; not emulated
+        pool.release(slot);
+        return;
       }
-      pool.release(slot);
-      return;
     }
     const base = pool.base(slot);
     view = pool.view;
@@ -653,7 +690,7 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
       return;
     }
     this.stats.forwarded++;
-    this.ipOutput(slot, this.fib.isBroadcast(dst) ? RT_BROADCAST : RT_UNICAST, r.ifindex, nexthop);
+    this.ipOutput(slot, this.fib.isBroadcast(dst) ? RT_BROADCAST : RT_UNICAST, r.ifindex, nexthop, true);
   }
 
   // ---- ICMP redirects -----------------------------------------------------------------------------------
@@ -765,12 +802,14 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
         nexthop = rt.nexthop;
       }
     }
-    this.ipOutput(slot, kind, ifindex, nexthop);
+    this.ipOutput(slot, kind, ifindex, nexthop, false);
     return true;
   }
 
-  /** ip_output → POSTROUTING → ip_finish_output2: Ethernet header and neighbour. */
-  private ipOutput(slot: number, kind: number, ifindex: number, nexthop: number): void {
+  /** ip_output → POSTROUTING → ip_finish_output (fragmenting what exceeds the MTU) →
+   *  ip_finish_output2: Ethernet header and neighbour. `fwd`: a forwarded datagram, which goes by the
+   *  device MTU (ip_dst_mtu_maybe_forward); a local one goes by the path MTU. */
+  private ipOutput(slot: number, kind: number, ifindex: number, nexthop: number, fwd: boolean): void {
     const pool = this.engine.pool;
     const dev = kind === RT_LOCAL ? this.lo : this.devs[ifindex];
     const off = pool.base(slot) + ETH.HEADER_LEN;
@@ -799,6 +838,13 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
       dev.transmit(slot);
       return;
     }
+    // __ip_finish_output: longer than the MTU, or reassembled (frag_max_size): ip_fragment.
+    const tot = view.getUint16(off + IPV4.TOTAL_LEN);
+    const fm = pool.fragMax[slot]!;
+    if (fm !== 0 || tot > dev.mtu || (!fwd && this.pmtu.size !== 0)) {
+      const mtu = fwd ? dev.mtu : this.pmtu.mtu(view.getUint32(off + IPV4.DST), dev.mtu);
+      if (fm !== 0 || tot > mtu) return this.ipFragment(slot, kind, ifindex, nexthop, mtu, fm, fwd);
+    }
     if (kind === RT_BROADCAST) {
       viewSetMac(view, base + ETH.DST, MAC_BROADCAST);
       dev.transmit(slot);
@@ -811,6 +857,62 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
       return;
     }
     this.neigh.output(ifindex, nexthop, slot);
+  }
+
+  /**
+   * ip_fragment: DF that may not be ignored, or reassembled from DF fragments larger than the MTU →
+   * ICMP fragmentation needed, dropped; otherwise ip_do_fragment to min(mtu, frag_max_size), each
+   * fragment on to the neighbour. skb->ignore_df: set for what UDP, ping, raw and the kernel's ICMP
+   * socket send (ip_sk_ignore_df: pmtudisc WANT/DONT) and for conntrack's reassembled datagrams
+   * (nf_ct_ipv4_gather_frags); not for TCP or other forwarded datagrams. Fragments carry DF only
+   * when the datagram was reassembled from DF fragments (IPSKB_FRAG_PMTU).
+   */
+  private ipFragment(slot: number, kind: number, ifindex: number, nexthop: number, mtu: number, fragMax: number, fwd: boolean): void {
+    const pool = this.engine.pool;
+    const off = pool.base(slot) + L3;
+    const word = pool.view.getUint16(off + IPV4.FLAGS_FRAG);
+    const ignoreDf = fragMax !== 0 || (!fwd && pool.view.getUint8(off + IPV4.PROTOCOL) !== IpProto.TCP);
+    if ((word & Ipv4Flag.DF) !== 0 && (!ignoreDf || (fragMax !== 0 && fragMax > mtu))) {
+      this.stats.fragFails++;
+      this.icmp.send(slot, L3, IcmpType.DEST_UNREACH, IcmpCode.FRAG_NEEDED, mtu, PACKET_HOST);
+      pool.release(slot);
+      return;
+    }
+    if (fragMax !== 0 && fragMax < mtu) mtu = fragMax;
+    this.fragKind = kind;
+    this.fragIfindex = ifindex;
+    this.fragNexthop = nexthop;
+    const n = ipDoFragment(pool, slot, mtu, fragMax !== 0 && (word & Ipv4Flag.DF) !== 0, this.fragOut);
+    if (n === 0) this.stats.fragFails++;
+    else {
+      this.stats.fragOks++;
+      this.stats.fragCreates += n;
+    }
+  }
+
+  /** Where ipFragment's fragments go: set per datagram (fragmenting is synchronous). */
+  private fragKind = RT_UNICAST;
+  private fragIfindex = 0;
+  private fragNexthop = 0;
+  private readonly fragOut = (frag: number): void => {
+    const kind = this.fragKind;
+    const ifindex = this.fragIfindex;
+    const dev = this.devs[ifindex];
+    if (dev == null) {
+      this.engine.pool.release(frag);
+      return;
+    }
+    if (kind === RT_UNICAST) this.neigh.output(ifindex, this.fragNexthop, frag);
+    else dev.transmit(frag); // broadcast/multicast: destination MAC already written
+  };
+
+  /** ip_expire's ICMP: time exceeded, fragment reassembly, quoting the first fragment (DefragHost).
+   *  Conntrack's queues answer only for datagrams addressed to us (frag_expire_skip_icmp). */
+  fragTimeExceeded(slot: number, user: number): void {
+    const pool = this.engine.pool;
+    const dst = pool.view.getUint32(pool.base(slot) + L3 + IPV4.DST);
+    if (user !== DefragUser.LOCAL_DELIVER && !this.fib.isLocal(dst)) return;
+    this.icmp.send(slot, L3, IcmpType.TIME_EXCEEDED, IcmpCode.FRAG_TIME_EXCEEDED, 0, PACKET_HOST);
   }
 
   /** A namespace without a lo device still reaches its own addresses (its local table says so): the

@@ -39,6 +39,8 @@ export const IcmpCode = Object.freeze({
   FRAG_NEEDED: IcmpUnreachCode.FRAG_NEEDED,
   ADMIN_PROHIBITED: IcmpUnreachCode.ADMIN_PROHIBITED,
   TTL_EXCEEDED: 0,
+  /** ICMP_EXC_FRAGTIME: fragment reassembly time exceeded. */
+  FRAG_TIME_EXCEEDED: 1,
   /** ICMP_REDIR_HOST */
   REDIR_HOST: 1,
 });
@@ -140,14 +142,11 @@ export class Icmp {
   private echoReply(slot: number, l3off: number, l4off: number, l4len: number): void {
     const host = this.host;
     const pool = host.engine.pool;
-    const out = pool.alloc(); // may grow the pool: read bytes and view after
+    // icmp_reply: the whole message back; one over the path MTU leaves in fragments (ip_output).
+    const out = pool.allocFor(L4_OFFSET + l4len); // may grow the pool: read bytes and view after
     const bytes = pool.bytes;
     const view = pool.view;
     const ob = pool.base(out);
-    if (l4len > 2048 - L4_OFFSET) {
-      pool.release(out);
-      return;
-    }
     bytes.copyWithin(ob + L4_OFFSET, l4off, l4off + l4len);
     view.setUint8(ob + L4_OFFSET + ICMP.TYPE, IcmpType.ECHO_REPLY);
     view.setUint8(ob + L4_OFFSET + ICMP.CODE, 0);
@@ -185,6 +184,13 @@ export class Icmp {
       sport: ports ? view.getUint16(q + qhlen) : 0,
       dport: ports ? view.getUint16(q + qhlen + 2) : 0,
     };
+    if (e.info !== 0 && this.host.isLocal(e.src)) {
+      // Fragmentation needed about a datagram we sent: the sockets' error handlers (udp_err, ping_err,
+      // raw_err, tcp_v4_err) all update the route's path MTU (ipv4_sk_update_pmtu, pmtu.ts). Here it
+      // is done once for every protocol, also when no socket matches any more.
+      const devMtu = this.host.mtuFor(e.dst);
+      if (devMtu !== 0) this.host.pmtu.update(e.dst, e.info, this.host.pathMtu(e.dst));
+    }
     if (type === IcmpType.REDIRECT) {
       // icmp_redirect: a routing matter; sockets see no error (udp_err/tcp_v4_err only re-route).
       if (code <= 3) this.host.acceptRedirect(e.from, e.dst, view.getUint32(l4off + ICMP.REST));

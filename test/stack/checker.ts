@@ -117,6 +117,10 @@ export const df = (set: boolean): Check => (l) => expectEq('ip DF', set, (u16(l.
 export const ipId = (n: number): Check => (l) => expectEq('ip id', n, u16(l.b, l.off + 4));
 export const protocol = (p: number): Check => (l) => expectEq('ip protocol', p, l.b[l.off + 9]);
 export const totalLength = (n: number): Check => (l) => expectEq('ip total length', n, u16(l.b, l.off + 2));
+/** More fragments (MF) set or clear. */
+export const mf = (set: boolean): Check => (l) => expectEq('ip MF', set, (u16(l.b, l.off + 6) & 0x2000) !== 0);
+/** Fragment offset, in bytes. */
+export const fragOffset = (bytes: number): Check => (l) => expectEq('ip fragment offset', bytes, (u16(l.b, l.off + 6) & 0x1fff) * 8);
 
 function l4(l: Layer): Layer {
   const hl = (l.b[l.off]! & 0x0f) << 2;
