@@ -72,7 +72,6 @@ export interface HostStats {
   forwarded: number;
   outRequests: number;
   outNoRoutes: number;
-  fragDrops: number;
   /** IPSTATS_MIB_FRAGOKS / FRAGFAILS / FRAGCREATES: datagrams fragmented, refused (DF), fragments made. */
   fragOks: number;
   fragFails: number;
@@ -134,7 +133,7 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
   readonly pmtu: PmtuCache;
   readonly stats: HostStats = {
     inReceives: 0, inHdrErrors: 0, inAddrErrors: 0, inDelivers: 0, inUnknownProtos: 0, forwarded: 0,
-    outRequests: 0, outNoRoutes: 0, fragDrops: 0, fragOks: 0, fragFails: 0, fragCreates: 0, otherHost: 0, nfDrops: 0, arpIn: 0, arpOut: 0,
+    outRequests: 0, outNoRoutes: 0, fragOks: 0, fragFails: 0, fragCreates: 0, otherHost: 0, nfDrops: 0, arpIn: 0, arpOut: 0,
   };
 
   /** Devices by ifindex (index 0 unused: Linux numbers from 1). */
