@@ -34,7 +34,7 @@ export interface Ipv4Sender {
   sendL4(slot: number, l4len: number, h: L4Header): boolean;
   /** The source address Linux would choose for a connection to `dst` (0 when unroutable). */
   sourceFor(dst: number): number;
-  /** MTU of the device the route to `dst` leaves by (TCP's MSS is this minus 40). */
+  /** dst_mtu of the route to `dst`: its device MTU, or a smaller path MTU learned from ICMP (TCP's MSS is this minus 40). */
   mtuFor(dst: number): number;
   /** Whether `addr` is one of this namespace's addresses (binding to it is allowed). */
   isLocal(addr: number): boolean;

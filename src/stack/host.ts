@@ -280,10 +280,11 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
     return r === null ? 0 : r.src;
   }
 
+  /** dst_mtu of the route to `dst` (ipv4_mtu): the device's MTU, or the path MTU learned from ICMP
+   *  fragmentation needed while it lasts — so TCP's advertised MSS and segment size (advmss,
+   *  tcp_sync_mss at connect) follow a known smaller path MTU, as Linux's do. */
   mtuFor(dst: number): number {
-    const r = this.routeOutput(dst);
-    if (r === null) return 0;
-    return this.devs[r.ifindex]?.mtu ?? 0;
+    return this.pathMtu(dst);
   }
 
   /** dst_mtu of the output route to `dst` for a local socket (ip_sk_use_pmtu): the device MTU, or

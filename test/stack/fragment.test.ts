@@ -3,6 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { Ping } from '../../src/sockets/ping.js';
+import { Tcp } from '../../src/sockets/tcp.js';
 import { SocketError } from '../../src/sockets/ports.js';
 import { parseIpv4, parseMac } from '../../src/wire/addr.js';
 import { fillIpv4Checksum, fillUdpChecksum } from '../../src/wire/checksum.js';
@@ -372,6 +373,14 @@ describe('forwarding fragments without conntrack', () => {
     expect(again.map((f) => u16(f, 16))).toEqual([1396, 20 + 1480 - 1376]);
     again.forEach((f) => ipv4(f, df(false)));
     expect(got).toEqual([1472]);
+    // A TCP connection opened now advertises and uses the path MTU's MSS (advmss = 1400 - 40).
+    const tcp = new Tcp(a);
+    a.setTransport(6, tcp);
+    tcp.connect({ dst: parseIpv4('10.0.2.3'), dport: 80 }, {});
+    e.run(3 * SEC);
+    const syn = outIp(an.rec).find((f) => f.bytes[14 + 9] === 6)!;
+    // Options start at 34 + 20: kind 2, length 4, MSS.
+    expect([syn.bytes[54], syn.bytes[55], u16(syn, 56)]).toEqual([2, 4, 1360]);
     // ip_rt_mtu_expires: 600 s later the device MTU applies again.
     e.run(602 * SEC);
     expect(a.pathMtu(parseIpv4('10.0.2.3'))).toBe(1500);
