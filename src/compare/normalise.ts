@@ -29,6 +29,8 @@
 //     starts at a random id after its request sock's SYN-ACK with id 0), and on how many of the side's interfaces a packet with that
 //     id (same protocol and length) is seen — the same packet keeps its id through forwarding and NAT.
 //   - ICMP echo data: the leading 16-byte struct timeval of ping (a time) is not compared.
+//   - IPv4 fragments: the first one's transport header is read as in a whole datagram (UDP ports and
+//     ICMP echo ids as tokens, ping's timeval left out); later fragments are compared as bytes.
 //   - checksums: not compared (`--checksums` reports bad ones, and partial offload ones as such).
 //   - left out unless asked for: IGMP, IPv6 (0x86dd), trailing ARP refreshes (unicast ARP requests after
 //     the last non-ARP frame of the file, and the replies that answer them).
@@ -169,12 +171,14 @@ function ephemeralPorts(streams: Decoded[][]): Set<number> {
           tcpWithSyn.add(key);
         } else if (!seen.has(key)) tcpFirst.push([key, r.srcPort, r.dstPort]);
         seen.add(key);
-      } else if (t.kind === 'udp') {
-        const r = t.repr;
-        const key = tupleKey(17, n.repr.src, r.srcPort, n.repr.dst, r.dstPort);
+      } else if (t.kind === 'udp' || (t.kind === 'raw' && t.reason === 'fragment' && n.repr.protocol === 17 && n.repr.fragOffset === 0 && t.bytes.length >= 4)) {
+        // a whole datagram, or the first fragment of one (its UDP header)
+        const sp = t.kind === 'udp' ? t.repr.srcPort : (t.bytes[0]! << 8) | t.bytes[1]!;
+        const dp = t.kind === 'udp' ? t.repr.dstPort : (t.bytes[2]! << 8) | t.bytes[3]!;
+        const key = tupleKey(17, n.repr.src, sp, n.repr.dst, dp);
         if (!seen.has(key)) {
-          clients.add(r.srcPort);
-          servers.add(r.dstPort);
+          clients.add(sp);
+          servers.add(dp);
           seen.add(key);
         }
       }
@@ -352,7 +356,8 @@ class StreamNormaliser {
     } else if (t.kind === 'raw') {
       flow = loose = `ip${ip.protocol} ${loIp} ${hiIp}`;
       sig = `${srcIp} ${t.reason} ${t.bytes.length}`;
-      this.bytes(fields, 'ipv4.payload', t.bytes);
+      if (t.reason === 'fragment' && ip.fragOffset === 0) this.firstFragment(fields, ip.protocol, t.bytes);
+      else this.bytes(fields, 'ipv4.payload', t.bytes);
     } else if (t.kind === 'tcp' || t.kind === 'udp') {
       const r = t.repr;
       const proto = t.kind === 'tcp' ? 6 : 17;
@@ -450,6 +455,33 @@ class StreamNormaliser {
       if (ip.id !== 0) this.lit(fields, 'ipv4.id.interfaces', this.idSpread(ip.id, ip.protocol, ip.totalLength));
     }
     return { number: d.number, summary: d.summary, flow, loose, sig, fields, checksums };
+  }
+
+  /**
+   * The first fragment of a fragmented datagram carries its transport header, with what differs between
+   * honest runs: UDP's ephemeral ports (tokens, as in whole datagrams), ICMP echo's id (a token) and
+   * ping's timeval; its checksum covers the whole datagram and is not compared (nor checked here).
+   * The rest of the fragment is compared as bytes.
+   */
+  private firstFragment(out: Field[], proto: number, b: Uint8Array): void {
+    const u16 = (at: number): number => (b[at]! << 8) | b[at + 1]!;
+    if (proto === IpProto.UDP && b.length >= 8) {
+      this.port(out, 'udp.srcPort', u16(0));
+      this.port(out, 'udp.dstPort', u16(2));
+      this.lit(out, 'udp.length', u16(4));
+      this.bytes(out, 'udp.payload[fragment]', b.subarray(8));
+      return;
+    }
+    if (proto === IpProto.ICMP && b.length >= 8 && (b[0] === 0 || b[0] === 8)) {
+      this.lit(out, 'icmp.type', b[0]!);
+      this.lit(out, 'icmp.code', b[1]!);
+      out.push({ name: 'icmp.id', kind: 'icmp-id', value: u16(4), shown: `${this.tokens.name('I', u16(4))} (${u16(4)})` });
+      this.lit(out, 'icmp.seq', u16(6));
+      // ping's leading struct timeval is a time: not compared
+      this.bytes(out, 'icmp.data[16:][fragment]', b.subarray(Math.min(8 + 16, b.length)));
+      return;
+    }
+    this.bytes(out, 'ipv4.payload', b);
   }
 
   private tcpFields(out: Field[], r: import('../wire/tcp.js').TcpRepr, dirKey: string, peerKey: string, isSyn: boolean, headerLen: number): void {

@@ -53,6 +53,7 @@ const VM_NAT_XID = [1, 2, 3, 4].map((n) => `${n}/${n} udp.payload: 300 bytes, by
 const EXPECTED: Record<string, Record<string, Verdict>> = {
   'docker-bridge-nat': { 'dh.docker0': 'match', 'dh.eth0': 'match', 'dh.veth42d9f79': 'match', 'server.eth0': 'match', 'web.eth0': 'match' },
   'docker-direct-routing': { 'dh.docker0': 'match', 'dh.eth0': 'match', 'dh.veth42d9f79': 'match', 'neighbour.eth0': 'match', 'web.eth0': 'match' },
+  'docker-fragments': { 'dh.docker0': 'match', 'dh.eth0': 'match', 'dh.veth42d9f79': 'match', 'server.eth0': 'match', 'web.eth0': 'match' },
   'docker-host-mode': { 'client.eth0': 'match', 'dh.docker0': 'match', 'dh.eth0': 'match' },
   'docker-macvlan': { 'dh.docker0': 'match', 'dh.eth0': 'match', 'laptop.eth0': 'match', 'nas.eth0': 'match' },
   'docker-none-and-container': { 'dh.docker0': 'match', 'dh.eth0': 'match', 'dh.veth42d9f79': 'match', 'server.eth0': 'match', 'web.eth0': 'match' },
