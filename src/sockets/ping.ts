@@ -16,15 +16,17 @@
 // times whatever the count. Errors quoting one of our requests (host unreachable after ARP
 // failed, TTL exceeded) are reported per sequence, as ping prints "From X icmp_seq=N Destination Host
 // Unreachable".
+//
+// The sessions of a namespace are reached through one transport, PingSockets, registered for IP
+// protocol 1 like UDP and TCP for theirs (src/sockets/inet.ts): icmp_rcv hands it echo replies
+// (ping_rcv) and errors quoting an echo request (ping_err, identifier and sequence in the error's
+// port fields), and it gives each to the sessions whose identifier matches.
 
-import { ICMP } from '../wire/icmpv4.js';
+import { ICMP, IcmpType, type IcmpErrorInfo } from '../wire/icmpv4.js';
 import { IPV4, IpProto } from '../wire/ipv4.js';
-import { fillIcmpChecksum, verifyIcmpChecksum } from '../wire/checksum.js';
-import { isIcmpError } from '../wire/icmpv4.js';
+import { fillIcmpChecksum } from '../wire/checksum.js';
 import { parseIpv4 } from '../wire/addr.js';
-import { L4_OFFSET } from './transport.js';
-import type { Host, IcmpListener } from '../stack/host.js';
-import { IcmpType } from '../stack/icmp.js';
+import { L4_OFFSET, type Ipv4Stack, type RxInfo, type TransportProtocol } from './transport.js';
 
 /** sizeof(struct timeval) on 64-bit Linux. */
 const TIMEVAL_LEN = 16;
@@ -61,6 +63,41 @@ export interface PingError {
 
 const SEC = 1_000_000_000;
 
+/** The ICMP echo sockets of one namespace (ping_rcv / ping_err), the transport for protocol 1. */
+export class PingSockets implements TransportProtocol {
+  private readonly sessions: Ping[] = [];
+
+  constructor(readonly stack: Ipv4Stack) {}
+
+  add(p: Ping): void {
+    this.sessions.push(p);
+  }
+
+  remove(p: Ping): void {
+    const i = this.sessions.indexOf(p);
+    if (i >= 0) this.sessions.splice(i, 1);
+  }
+
+  /** ping_rcv: an echo reply (checksum verified by icmp_rcv). Takes the slot's reference. */
+  input(slot: number, l3rel: number, l4rel: number, l4len: number, _rx: RxInfo): void {
+    const pool = this.stack.engine.pool;
+    const l3off = pool.base(slot) + l3rel;
+    const l4off = pool.base(slot) + l4rel;
+    const view = pool.view;
+    const ident = view.getUint16(l4off + ICMP.IDENT);
+    const seq = view.getUint16(l4off + ICMP.SEQ);
+    const from = view.getUint32(l3off + IPV4.SRC);
+    const ttl = view.getUint8(l3off + IPV4.TTL);
+    pool.release(slot);
+    for (const p of this.sessions.slice()) if (p.ident === ident) p.reply(seq, from, ttl);
+  }
+
+  /** ping_err: an ICMP error quoting one of the echo requests (sport: its identifier, dport: its sequence). */
+  err(e: IcmpErrorInfo): void {
+    for (const p of this.sessions.slice()) if (p.ident === e.sport && p.dst === e.dst) p.error(e);
+  }
+}
+
 export class Ping {
   readonly dst: number;
   readonly ident: number;
@@ -85,14 +122,17 @@ export class Ping {
   onDone: (() => void) | null = null;
   /** Send time per 16-bit sequence number; NaN never sent, -1 answered (a later reply is a duplicate). */
   private readonly sentAt = new Float64Array(0x10000).fill(NaN);
-  private readonly listener: IcmpListener;
+  private readonly socks: PingSockets;
   private readonly sendNext = (): void => this.transmit();
   private readonly finish = (): void => this.stop();
 
   constructor(
-    private readonly host: Host,
+    private readonly host: Ipv4Stack,
     opts: PingOptions,
   ) {
+    const socks = host.transport(IpProto.ICMP);
+    if (!(socks instanceof PingSockets)) throw new Error(`${host.name}: no ICMP echo sockets registered (inetInit)`);
+    this.socks = socks;
     this.dst = typeof opts.dst === 'string' ? parseIpv4(opts.dst) : opts.dst >>> 0;
     this.count = opts.count ?? 1;
     this.intervalNs = opts.intervalNs ?? SEC;
@@ -101,19 +141,18 @@ export class Ping {
     this.ident = opts.ident ?? host.rng.below(32768) + 1;
     this.epochSec = opts.epochSec ?? 0;
     this.lingerNs = opts.lingerNs ?? 10 * SEC;
-    this.listener = (slot, l3off, l4off, l4len) => this.receive(slot, l3off, l4off, l4len);
   }
 
   /** Begin: the first request now, the others `intervalNs` apart. */
   start(): void {
-    this.host.addIcmpListener(this.listener);
+    this.socks.add(this);
     this.transmit();
   }
 
   stop(): void {
     if (this.done) return;
     this.done = true;
-    this.host.removeIcmpListener(this.listener);
+    this.socks.remove(this);
     if (this.onDone !== null) this.onDone();
   }
 
@@ -155,7 +194,7 @@ export class Ping {
     const src = host.sourceFor(this.dst);
     // IP_PMTUDISC_WANT (raw and ping sockets alike): DF when the request fits the path MTU; a larger
     // one leaves in fragments without DF (__ip_make_skb, ip_fragment).
-    const df = IPV4.HEADER_LEN + len <= host.pathMtu(this.dst);
+    const df = IPV4.HEADER_LEN + len <= host.mtuFor(this.dst);
     const ok = src !== 0 && host.sendL4(slot, len, {
       src, dst: this.dst, proto: IpProto.ICMP, ttl: this.ttl, tos: 0, df,
       id: host.nextIpId(this.dst, src, IpProto.ICMP),
@@ -166,37 +205,23 @@ export class Ping {
     else host.engine.after(this.lingerNs, this.finish);
   }
 
-  private receive(slot: number, l3rel: number, l4rel: number, l4len: number): void {
+  /** An echo reply with our identifier. */
+  reply(seq: number, from: number, ttl: number): void {
     if (this.done) return;
-    const pool = this.host.engine.pool;
-    const l3off = pool.base(slot) + l3rel;
-    const l4off = pool.base(slot) + l4rel;
-    const view = pool.view;
-    if (l4len < ICMP.HEADER_LEN || !verifyIcmpChecksum(pool.bytes, l4off, l4len)) return;
-    const type = view.getUint8(l4off + ICMP.TYPE);
-    const from = view.getUint32(l3off + IPV4.SRC);
-    if (type === IcmpType.ECHO_REPLY) {
-      if (view.getUint16(l4off + ICMP.IDENT) !== this.ident) return;
-      const seq = view.getUint16(l4off + ICMP.SEQ);
-      const at = this.sentAt[seq]!;
-      if (at < 0) this.duplicates++; // answered already: iputils prints "(DUP!)"
-      if (!(at >= 0)) return; // never sent (NaN) or a duplicate
-      this.sentAt[seq] = -1;
-      this.received++;
-      const r: PingReply = { seq, from, ttl: view.getUint8(l3off + IPV4.TTL), rttNs: this.host.engine.now - at };
-      this.lastReply = r;
-      if (this.onReply !== null) this.onReply(r);
-      if (this.received >= this.count && this.transmitted >= this.count) this.stop();
-      return;
-    }
-    if (!isIcmpError(type)) return;
-    // The quoted datagram must be one of our echo requests.
-    const q = l4off + ICMP.HEADER_LEN;
-    if (l4len < ICMP.HEADER_LEN + IPV4.HEADER_LEN + 8) return;
-    const qh = (view.getUint8(q) & 0x0f) << 2;
-    if (view.getUint8(q + IPV4.PROTOCOL) !== IpProto.ICMP || view.getUint32(q + IPV4.DST) !== this.dst) return;
-    if (l4len < ICMP.HEADER_LEN + qh + 8) return;
-    if (view.getUint8(q + qh + ICMP.TYPE) !== IcmpType.ECHO_REQUEST || view.getUint16(q + qh + ICMP.IDENT) !== this.ident) return;
-    this.errors.push({ seq: view.getUint16(q + qh + ICMP.SEQ), from, type, code: view.getUint8(l4off + ICMP.CODE) });
+    const at = this.sentAt[seq]!;
+    if (at < 0) this.duplicates++; // answered already: iputils prints "(DUP!)"
+    if (!(at >= 0)) return; // never sent (NaN) or a duplicate
+    this.sentAt[seq] = -1;
+    this.received++;
+    const r: PingReply = { seq, from, ttl, rttNs: this.host.engine.now - at };
+    this.lastReply = r;
+    if (this.onReply !== null) this.onReply(r);
+    if (this.received >= this.count && this.transmitted >= this.count) this.stop();
+  }
+
+  /** An error quoting one of our requests. */
+  error(e: IcmpErrorInfo): void {
+    if (this.done) return;
+    this.errors.push({ seq: e.dport, from: e.from, type: e.type, code: e.code });
   }
 }
