@@ -50,6 +50,12 @@ export abstract class NetDevice {
   master: NetDevice | null = null;
   /** Port number in `master` (the bridge's port_no), -1 when not a port. */
   portNo = -1;
+  /** net.ipv4.conf.<dev>.route_localnet: 127/8 addresses are not martian on this device (dockerd sets
+   *  it on a bridge with --userland-proxy=false, so the host's 127.0.0.1 can be DNATed to a container). */
+  routeLocalnet = false;
+  /** Bridge port flag BR_HAIRPIN_MODE (`bridge_slave hairpin on`): the bridge may send a frame back out
+   *  of the port it came in by — floods included (br_flood's should_deliver). */
+  bridgeHairpin = false;
   /** `receive` bound once, for scheduling a delivery on the engine without a closure per frame:
    *  `engine.after(0, dev.receiveEvent, slot)` is netif_rx (the frame arrives later in this instant). */
   readonly receiveEvent: (slot: number) => void = (slot: number): void => this.receive(slot);

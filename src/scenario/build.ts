@@ -4,6 +4,7 @@
 // overlapping subnets; ports taken twice (EADDRINUSE) — each reported at the place it was written.
 
 import type { ScenarioIssue } from './errors.js';
+import { parsePublish } from './publish.js';
 import { get, type MapVal, type Pos, type SeqVal, type Val } from './tree.js';
 import type {
   ContainerNetworkSpec,
@@ -324,7 +325,8 @@ class Builder {
 
   docker(h: HostSpec, m: MapVal, path: string): DockerSpec {
     const d: DockerSpec = {
-      engine: numOr(m, 'engine', DEFAULT_ENGINE) as 27 | 28,
+      engine: numOr(m, 'engine', DEFAULT_ENGINE) as 27 | 28 | 29,
+      userlandProxy: boolOr(m, 'userland-proxy', true),
       networks: [],
       containers: [],
       where: this.where(m.pos, path),
@@ -349,7 +351,7 @@ class Builder {
           this.fail(this.whereOf(nm, npath, 'parent'), `network ${other.name} already uses parent interface ${parent} (dockerd refuses a second one)`);
         }
       } else {
-        n = { driver: 'bridge', name: e.key, subnet: strOr(nm, 'subnet', null), gateway: strOr(nm, 'gateway', null), bridge: strOr(nm, 'bridge', null), where };
+        n = { driver: 'bridge', name: e.key, subnet: strOr(nm, 'subnet', null), gateway: strOr(nm, 'gateway', null), bridge: strOr(nm, 'bridge', null), internal: boolOr(nm, 'internal', false), where };
         const br = n.bridge;
         if (br !== null) {
           const clash =
@@ -443,7 +445,7 @@ class Builder {
       network,
       ip: strOr(m, 'ip', null),
       mac: macOrNull(m, 'mac'),
-      publish: this.portMappings(seqAt(m, 'publish'), `${path}.publish`),
+      publish: this.publishList(seqAt(m, 'publish'), `${path}.publish`),
       services: this.services(seqAt(m, 'services'), `${path}.services`),
       where: this.where(keyPos, path),
     };
@@ -476,6 +478,20 @@ class Builder {
       }
     }
     return c;
+  }
+
+  /** `docker run -p` values, each expanded to the mappings it stands for (ranges: one per port). */
+  publishList(seq: SeqVal | undefined, path: string): PublishSpec[] {
+    return (seq?.items ?? []).flatMap((it, i) =>
+      parsePublish(String((it as { value: unknown }).value))!.map((p) => ({
+        hostIp: p.hostIp,
+        hostPort: p.hostPort,
+        hostRange: p.hostRange,
+        containerPort: p.containerPort,
+        proto: p.proto,
+        where: this.where(it.pos, `${path}[${i}]`),
+      })),
+    );
   }
 
   portMappings(seq: SeqVal | undefined, path: string): PublishSpec[] {
@@ -557,6 +573,7 @@ class Builder {
     // docker-proxy binds each published port on the host; QEMU's hostfwd binds each forward on the host.
     for (const c of h.docker?.containers ?? []) {
       for (const p of c.publish) {
+        if (p.hostPort === 0 || p.hostRange) continue; // dockerd picks a free one
         add(hostNs, { proto: p.proto, port: p.hostPort, bind: p.hostIp ?? '0.0.0.0', reuseport: false, where: p.where, what: 'the published port at' });
       }
     }

@@ -243,7 +243,11 @@ export class World {
     // Bridge ports and routes once every device exists.
     for (const nsp of plan.namespaces) {
       const ns = w.ns(nsp.name);
-      for (const iface of nsp.interfaces) if (iface.master) ns.enslave(iface.name, iface.master);
+      for (const iface of nsp.interfaces) {
+        if (iface.master) ns.enslave(iface.name, iface.master);
+        if (iface.routeLocalnet) ns.device(iface.name).routeLocalnet = true;
+        if (iface.hairpin) ns.device(iface.name).bridgeHairpin = true;
+      }
       for (const r of nsp.routes) ns.route(r);
       ns.netfilter.load(nsp.iptables);
     }

@@ -67,7 +67,7 @@ describe('the SCENARIO.md complete example', () => {
           nat: [],
           services: [],
           docker: {
-            engine: 28,
+            engine: 28, userlandProxy: true,
             networks: [],
             containers: [{ name: 'web', network: { mode: 'network', network: 'bridge' }, ip: null, mac: null, publish: [], services: [] }],
           },
