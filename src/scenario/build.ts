@@ -5,7 +5,7 @@
 
 import type { ScenarioIssue } from './errors.js';
 import { parsePublish } from './publish.js';
-import { get, type MapVal, type Pos, type SeqVal, type Val } from './tree.js';
+import { get, type MapVal, type Pos, type ScalarVal, type SeqVal, type Val } from './tree.js';
 import type {
   ContainerNetworkSpec,
   ContainerSpec,
@@ -131,6 +131,7 @@ class Builder {
       wires,
       hosts,
       traffic: [],
+      capture: this.capture(root),
       where: this.where(root.pos, ''),
     };
     if (scalar(root, 'name') === undefined && !/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(defaultName)) {
@@ -144,6 +145,16 @@ class Builder {
       if (t) s.traffic.push(t);
     });
     return s;
+  }
+
+  capture(root: MapVal): Scenario['capture'] {
+    const m = mapAt(root, 'capture');
+    const list = m ? seqAt(m, 'interfaces') : undefined;
+    return {
+      interfaces: list
+        ? list.items.map((v, i) => ({ glob: String((v as ScalarVal).value), where: this.where(v.pos, `capture.interfaces[${i}]`) }))
+        : null,
+    };
   }
 
   // ---- hosts -------------------------------------------------------------------------------------

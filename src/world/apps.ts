@@ -10,7 +10,7 @@
 import type { NetDevice } from '../devices/device.js';
 import type { AnnouncePlan, DhcpServerPlan, InterfacePlan, ServicePlan, SlirpPlan, TrafficPlan } from '../plan/plan.js';
 import { Ping } from '../sockets/ping.js';
-import type { TcpConnection } from '../sockets/tcp-conn.js';
+import type { TcpConnection } from '../sockets/tcp.js';
 import { formatIpv4, parseIpv4, parseMac } from '../wire/addr.js';
 import { Slirp, SlirpTap } from '../vm/slirp/slirp.js';
 import { DhcpServer } from '../vm/dhcp-server.js';
