@@ -25,8 +25,6 @@ export const enum Verdict {
  *  that hook, as in Linux: no out device at PREROUTING/INPUT, no in device at OUTPUT/POSTROUTING). */
 export interface PacketFilter {
   hook(hook: Hook, slot: number, l3off: number, inDev: string, outDev: string): Verdict;
-  /** Whether an ICMP redirect provoked by the forwarded packet in `slot` survives NAT at OUTPUT. */
-  icmpRedirectAllowed?(slot: number): boolean;
 }
 
 /** What netfilter needs from its host stack. */

@@ -21,7 +21,7 @@ import type { Engine } from '../sim/engine.js';
 import type { Prng } from '../sim/prng.js';
 import {
   Conntrack, DIR_ORIGINAL, DIR_REPLY, IP_CT_ESTABLISHED, IP_CT_ESTABLISHED_REPLY, IP_CT_NEW, IP_CT_NONE, IP_CT_RELATED,
-  IP_CT_RELATED_REPLY, IPS_DST_NAT, IPS_DST_NAT_DONE, IPS_NAT_MASK, IPS_SRC_NAT_DONE, IPS_SEEN_REPLY, IPS_SRC_NAT, PROTO_ICMP, PROTO_TCP, PROTO_UDP, Tuple,
+  IP_CT_RELATED_REPLY, IPS_DST_NAT, IPS_NAT_MASK, IPS_SEEN_REPLY, IPS_SRC_NAT, PROTO_ICMP, PROTO_TCP, PROTO_UDP, Tuple,
   icmpInverseType, icmpIsRequest, type ConntrackStats,
 } from './conntrack.js';
 import { Hook, Verdict, type NetfilterHost, type PacketFilter } from './hooks.js';
@@ -147,7 +147,6 @@ export class Netfilter implements PacketFilter {
     this.filterTable = filter;
     this.plan = plan;
     this.tracking = this.trackAlways || planNeedsConntrack(plan);
-    this.natInUse = plan.nat.chains.some((c) => c.rules.length > 0 || c.policy === null);
   }
 
   hook(hook: Hook, slot: number, l3off: number, inDev: string, outDev: string): Verdict {
@@ -235,25 +234,6 @@ export class Netfilter implements PacketFilter {
     const e = this.skbEntry[slot]!;
     return e !== ASSOC_NONE && this.conntrack.isLive(e, this.skbGen[slot]!);
   }
-
-  /**
-   * nf_nat_icmp_reply_translation's ICMP_REDIRECT case: the redirect a forwarded packet provokes is
-   * attached to that packet's connection (nf_ct_attach) and, with NAT in use, dropped at OUTPUT when
-   * the connection's NAT is not finished yet (its first packet: POSTROUTING has not run) or when it is
-   * NATed at all — a redirect would name the translated address, meaningless to the sender. Without
-   * rules in the nat table, NAT never sees it.
-   */
-  icmpRedirectAllowed(slot: number): boolean {
-    if (!this.natInUse) return true;
-    const e = this.entryOf(slot);
-    if (e < 0) return true;
-    const st = this.conntrack.status[e]!;
-    const done = IPS_SRC_NAT_DONE | IPS_DST_NAT_DONE;
-    return (st & done) === done && (st & IPS_NAT_MASK) === 0;
-  }
-
-  /** Whether the nat table has any rule or chain of its own (iptables registers its hooks then). */
-  private natInUse = false;
 
   /** The entry of the packet in `slot`, or -1 (untracked / INVALID). */
   entryOf(slot: number): number {

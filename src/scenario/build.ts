@@ -4,7 +4,6 @@
 // overlapping subnets; ports taken twice (EADDRINUSE) — each reported at the place it was written.
 
 import type { ScenarioIssue } from './errors.js';
-import { parsePublish } from './publish.js';
 import { get, type MapVal, type Pos, type ScalarVal, type SeqVal, type Val } from './tree.js';
 import type {
   ContainerNetworkSpec,
@@ -36,7 +35,7 @@ import {
   parseCidr,
   parseDuration,
   parseHostPort,
-  parsePortMapping,
+  parsePublish,
   type Cidr,
 } from './values.js';
 
@@ -456,7 +455,7 @@ class Builder {
       network,
       ip: strOr(m, 'ip', null),
       mac: macOrNull(m, 'mac'),
-      publish: this.publishList(seqAt(m, 'publish'), `${path}.publish`),
+      publish: this.portMappings(seqAt(m, 'publish'), `${path}.publish`),
       services: this.services(seqAt(m, 'services'), `${path}.services`),
       where: this.where(keyPos, path),
     };
@@ -491,25 +490,11 @@ class Builder {
     return c;
   }
 
-  /** `docker run -p` values, each expanded to the mappings it stands for (ranges: one per port). */
-  publishList(seq: SeqVal | undefined, path: string): PublishSpec[] {
-    return (seq?.items ?? []).flatMap((it, i) =>
-      parsePublish(String((it as { value: unknown }).value))!.map((p) => ({
-        hostIp: p.hostIp,
-        hostPort: p.hostPort,
-        hostRange: p.hostRange,
-        containerPort: p.containerPort,
-        proto: p.proto,
-        where: this.where(it.pos, `${path}[${i}]`),
-      })),
-    );
-  }
-
+  /** `-p` values (every docker form, ranges expanded; VM forwards take the plain ones only). */
   portMappings(seq: SeqVal | undefined, path: string): PublishSpec[] {
-    return (seq?.items ?? []).map((it, i) => {
-      const p = parsePortMapping(String((it as { value: unknown }).value))!;
-      return { hostIp: p.hostIp, hostPort: p.hostPort, containerPort: p.innerPort, proto: p.proto, where: this.where(it.pos, `${path}[${i}]`) };
-    });
+    return (seq?.items ?? []).flatMap((it, i) =>
+      parsePublish(String((it as { value: unknown }).value))!.map((p) => ({ ...p, where: this.where(it.pos, `${path}[${i}]`) })),
+    );
   }
 
   // ---- vms ---------------------------------------------------------------------------------------

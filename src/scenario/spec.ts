@@ -35,8 +35,8 @@ import {
   parseDuration,
   parseHostPort,
   parsePortMapping,
+  parsePublish,
 } from './values.js';
-import { parsePublish } from './publish.js';
 
 // ---- names -------------------------------------------------------------------------------------------
 

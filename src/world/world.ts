@@ -12,6 +12,7 @@
 
 import { Bridge, Loopback, Macvlan, Nic, Veth, Wire, type NetDevice } from '../devices/index.js';
 import { Netfilter, type ConnectionNote } from '../netfilter/netfilter.js';
+import { natAllowsRedirect } from '../netfilter/redirect.js';
 import { trafficEndNs, type InterfacePlan, type NamespacePlan, type RoutePlan, type WorldPlan } from '../plan/plan.js';
 import { Engine } from '../sim/engine.js';
 import { inetInit } from '../sockets/inet.js';
@@ -59,6 +60,7 @@ export class Namespace {
     this.host = new Host(world.engine, name, { forward: opts.forward ?? false });
     this.netfilter = new Netfilter(world.engine, this.host.rng.fork('netfilter'), this.host);
     this.host.filter = this.netfilter;
+    this.host.redirectAllowed = (slot) => natAllowsRedirect(this.netfilter, slot);
     this.netfilter.onConfirm = (c) => world.connections.push({ ns: name, ...c });
     // The transports, registered with the host as inet_init does (UDP, TCP, ping).
     ({ tcp: this.tcp, udp: this.udp, ping: this.ping } = inetInit(this.host));
