@@ -493,7 +493,7 @@ class Builder {
   /** `-p` values (every docker form, ranges expanded; VM forwards take the plain ones only). */
   portMappings(seq: SeqVal | undefined, path: string): PublishSpec[] {
     return (seq?.items ?? []).flatMap((it, i) =>
-      parsePublish(String((it as { value: unknown }).value))!.map((p) => ({ ...p, where: this.where(it.pos, `${path}[${i}]`) })),
+      parsePublish(String((it as { value: unknown }).value))!.map(({ hostRange, ...p }) => ({ ...p, ...(hostRange ? { hostRange } : {}), where: this.where(it.pos, `${path}[${i}]`) })),
     );
   }
 
