@@ -67,6 +67,9 @@ interface InterfaceCommon {
   name: string;
   mac: MacString;
   mtu: number;
+  /** false: TSO, GSO and GRO off (`ethtool -K IF tso off gso off gro off`), so GSO super-frames are
+   *  cut into wire-sized segments before this device sends them. Absent: on, as Linux sets up a veth. */
+  offload?: false;
   /** Addresses in the order `ip addr add` would be run; the first is the primary. */
   addrs: CidrString[];
   /** Bridge this interface is enslaved to (a bridge interface in the same namespace), if any. */

@@ -173,6 +173,7 @@ class Builder {
         ip: ipVals.map((x) => String((x as { value: unknown }).value)),
         mac: macOrNull(im, 'mac'),
         mtu: numOr(im, 'mtu', DEFAULT_MTU),
+        offload: boolOr(im, 'offload', true),
         where: this.where(e.keyPos, ipath),
       };
       interfaces.push(ifc);

@@ -181,6 +181,7 @@ const interfaceSchema = obj('an interface', {
   ip: opt(oneOrList(ifaceCidr)),
   mac: opt(mac),
   mtu: opt(int(68, 65535, 'an MTU 68-65535')),
+  offload: opt(bool()),
 });
 
 const routeSchema = obj(

@@ -84,6 +84,8 @@ export interface InterfaceSpec {
   mac: MacString | null;
   /** Default 1500. */
   mtu: number;
+  /** TSO/GSO (and GRO) on, as Linux sets up a veth; false: `ethtool -K IF tso off gso off gro off`. */
+  offload: boolean;
   where: Where;
 }
 

@@ -35,6 +35,7 @@ import { NeighbourTable, Nud, type NeighbourOwner } from './neighbour.js';
 import { IpIdent } from './ipid.js';
 import { Icmp, IcmpType, IcmpCode } from './icmp.js';
 import { nfSendReset } from './reject.js';
+import { gsoNetworkLen } from '../devices/gso.js';
 
 /** An output route resolved for one destination (rtable): how and where a datagram leaves. */
 export type { OutRoute } from '../sockets/transport.js';
@@ -629,7 +630,8 @@ export class Host implements FrameSink, Ipv4Stack, NetfilterHost {
     }
     const out = this.devs[r.ifindex]!;
     const tot = view.getUint16(off + IPV4.TOTAL_LEN);
-    if (tot > out.mtu) {
+    // ip_exceeds_mtu: a GSO super-frame fits when each of its segments will (skb_gso_validate_network_len)
+    if (tot > out.mtu && gsoNetworkLen(pool, slot, off) > out.mtu) {
       if ((view.getUint16(off + IPV4.FLAGS_FRAG) & Ipv4Flag.DF) !== 0) {
         this.icmp.send(slot, rel, IcmpType.DEST_UNREACH, IcmpCode.FRAG_NEEDED, out.mtu, pkt);
       } else {

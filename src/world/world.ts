@@ -238,6 +238,11 @@ export class World {
         const { nsp, iface } = pending[i]!;
         if (w.makeInterface(nsp, iface, plan, made, key)) {
           made.add(key(nsp.name, iface.name));
+          // `ethtool -K IF tso off gso off gro off`: the device cuts GSO super-frames before sending
+          if (iface.offload === false) {
+            const dev = w.ns(nsp.name).devices.get(iface.name);
+            if (dev) dev.offload = false;
+          }
           pending.splice(i--, 1);
           progress = true;
         }
