@@ -9,7 +9,6 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { ROLES_FILE, rolesJson } from '../plan/roles.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -333,7 +332,6 @@ export async function runReal(plan: WorldPlan, opts: RealOptions): Promise<RealR
       for (const f of files) rmSync(join(stage, f));
       files.splice(0, files.length, name);
     }
-    writeFileSync(join(stage, ROLES_FILE), rolesJson(plan)); // as `run` does: roles for compare
     mkdirSync(opts.outDir, { recursive: true });
     for (const f of readdirSync(stage)) renameSync(join(stage, f), join(opts.outDir, f));
     return { files, logs };
