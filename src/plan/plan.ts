@@ -67,6 +67,9 @@ interface InterfaceCommon {
   name: string;
   mac: MacString;
   mtu: number;
+  /** false: TSO, GSO and GRO off (`ethtool -K IF tso off gso off gro off`), so GSO super-frames are
+   *  cut into wire-sized segments before this device sends them. Absent: on, as Linux sets up a veth. */
+  offload?: false;
   /** Addresses in the order `ip addr add` would be run; the first is the primary. */
   addrs: CidrString[];
   /** Bridge this interface is enslaved to (a bridge interface in the same namespace), if any. */
@@ -166,6 +169,10 @@ export interface ServicePlan {
   reply: string | null;
   echo: boolean;
   reuseport: boolean;
+  /** A userland relay (socat, moby's docker-proxy) to this backend: each TCP connection accepted opens
+   *  one to `ip:port` and the bytes are copied both ways, half-closes passed on; each UDP client
+   *  (address and port) gets a socket of its own to the backend. Absent: an ordinary service. */
+  forward?: { ip: Ipv4String; port: number };
 }
 
 export type TrafficPlan = PingPlan | TcpClientPlan | UdpClientPlan;

@@ -4,7 +4,7 @@
 // overlapping subnets; ports taken twice (EADDRINUSE) — each reported at the place it was written.
 
 import type { ScenarioIssue } from './errors.js';
-import { get, type MapVal, type Pos, type SeqVal, type Val } from './tree.js';
+import { get, type MapVal, type Pos, type ScalarVal, type SeqVal, type Val } from './tree.js';
 import type {
   ContainerNetworkSpec,
   ContainerSpec,
@@ -130,6 +130,7 @@ class Builder {
       wires,
       hosts,
       traffic: [],
+      capture: this.capture(root),
       where: this.where(root.pos, ''),
     };
     if (scalar(root, 'name') === undefined && !/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(defaultName)) {
@@ -143,6 +144,16 @@ class Builder {
       if (t) s.traffic.push(t);
     });
     return s;
+  }
+
+  capture(root: MapVal): Scenario['capture'] {
+    const m = mapAt(root, 'capture');
+    const list = m ? seqAt(m, 'interfaces') : undefined;
+    return {
+      interfaces: list
+        ? list.items.map((v, i) => ({ glob: String((v as ScalarVal).value), where: this.where(v.pos, `capture.interfaces[${i}]`) }))
+        : null,
+    };
   }
 
   // ---- hosts -------------------------------------------------------------------------------------
@@ -162,6 +173,7 @@ class Builder {
         ip: ipVals.map((x) => String((x as { value: unknown }).value)),
         mac: macOrNull(im, 'mac'),
         mtu: numOr(im, 'mtu', DEFAULT_MTU),
+        offload: boolOr(im, 'offload', true),
         where: this.where(e.keyPos, ipath),
       };
       interfaces.push(ifc);
@@ -304,6 +316,8 @@ class Builder {
       const proto: 'tcp' | 'udp' = get(m, 'tcp') ? 'tcp' : 'udp';
       const port = numOr(m, proto, 0);
       const echo = boolOr(m, 'echo', false);
+      const fwd = strOr(m, 'forward', null);
+      const c = fwd === null ? -1 : fwd.lastIndexOf(':');
       return {
         name: strOr(m, 'name', `${proto}/${port}`),
         proto,
@@ -312,6 +326,7 @@ class Builder {
         reply: echo ? null : strOr(m, 'reply', null),
         echo,
         reuseport: boolOr(m, 'reuseport', false),
+        forward: fwd === null ? null : { ip: fwd.slice(0, c), port: Number(fwd.slice(c + 1)) },
         where: this.where(m.pos, `${path}[${i}]`),
       };
     });

@@ -40,7 +40,17 @@ export interface Scenario {
   wires: WireSpec[];
   hosts: HostSpec[];
   traffic: TrafficSpec[];
+  /** Top-level `capture:` — which interfaces get a capture file. */
+  capture: CaptureSpec;
   where: Where;
+}
+
+/** Top-level `capture: { interfaces: [GLOB, …] }`. An object so that more selection keys (`lo`) sit
+ *  beside `interfaces`. */
+export interface CaptureSpec {
+  /** Globs over capture names `<node>.<interface>` (`*` any run of characters, `?` one); null (the key
+   *  left out): every interface that gets a capture by default. */
+  interfaces: { glob: string; where: Where }[] | null;
 }
 
 export interface WireSpec {
@@ -74,6 +84,8 @@ export interface InterfaceSpec {
   mac: MacString | null;
   /** Default 1500. */
   mtu: number;
+  /** TSO/GSO (and GRO) on, as Linux sets up a veth; false: `ethtool -K IF tso off gso off gro off`. */
+  offload: boolean;
   where: Where;
 }
 
@@ -129,6 +141,9 @@ export interface ServiceSpec {
   reply: string | null;
   echo: boolean;
   reuseport: boolean;
+  /** `forward: "IP:PORT"`: a userland relay (socat, docker-proxy) to this backend instead of an answer;
+   *  reply is null and echo false then. */
+  forward: { ip: Ipv4String; port: number } | null;
   where: Where;
 }
 

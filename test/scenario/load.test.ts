@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { loadScenarioFile, parseScenario, ScenarioError } from '../../src/scenario/load.js';
 import type { Scenario, TrafficSpec } from '../../src/scenario/types.js';
 import { BUILTIN_EXAMPLE, BUILTIN_EXAMPLE_NAME } from '../../src/scenario/example.js';
+import { compilePlan } from '../../src/plan/compile.js';
 
 const root = join(import.meta.dirname, '../..');
 const real = (name: string): string => join(root, 'fixtures/real-captures', name, 'scenario.yaml');
@@ -48,20 +49,20 @@ describe('the SCENARIO.md complete example', () => {
       hosts: [
         {
           name: 'server',
-          interfaces: [{ name: 'eth0', wire: 'wan', ip: ['192.0.2.1/24'], mac: '02:00:00:00:00:01', mtu: 1500 }],
+          interfaces: [{ name: 'eth0', wire: 'wan', ip: ['192.0.2.1/24'], mac: '02:00:00:00:00:01', mtu: 1500, offload: true }],
           routes: [],
           forward: false,
           nat: [],
           services: [
-            { name: 'tcp/80', proto: 'tcp', port: 80, bind: '0.0.0.0', reply: 'HTTP/1.0 200 OK\r\n\r\nhi', echo: false, reuseport: false },
-            { name: 'udp/7', proto: 'udp', port: 7, bind: '0.0.0.0', reply: null, echo: true, reuseport: false },
+            { name: 'tcp/80', proto: 'tcp', port: 80, bind: '0.0.0.0', reply: 'HTTP/1.0 200 OK\r\n\r\nhi', echo: false, reuseport: false, forward: null },
+            { name: 'udp/7', proto: 'udp', port: 7, bind: '0.0.0.0', reply: null, echo: true, reuseport: false, forward: null },
           ],
           docker: null,
           vms: [],
         },
         {
           name: 'dh',
-          interfaces: [{ name: 'eth0', wire: 'wan', ip: ['192.0.2.10/24'], mac: '02:00:00:00:00:10', mtu: 1500 }],
+          interfaces: [{ name: 'eth0', wire: 'wan', ip: ['192.0.2.10/24'], mac: '02:00:00:00:00:10', mtu: 1500, offload: true }],
           routes: [{ to: 'default', via: '192.0.2.1', dev: null }],
           forward: true,
           nat: [],
@@ -101,6 +102,7 @@ describe('the SCENARIO.md complete example', () => {
           timeoutNs: 2e9,
         },
       ],
+      capture: { interfaces: null },
     }));
   });
 
@@ -134,7 +136,7 @@ describe('the real-capture fixtures', () => {
     expect(dh.docker!.containers.map((c) => c.name)).toEqual(['ct1', 'ct2', 'ct3']);
     expect(dh.docker!.containers.every((c) => c.network.mode === 'network' && c.network.network === 'bridge')).toBe(true);
     expect(strip(dh.docker!.containers[1]!.services)).toEqual([
-      { name: 'tcp/8000', proto: 'tcp', port: 8000, bind: '0.0.0.0', reply: HTTP, echo: false, reuseport: false },
+      { name: 'tcp/8000', proto: 'tcp', port: 8000, bind: '0.0.0.0', reply: HTTP, echo: false, reuseport: false, forward: null },
     ]);
     expect(strip(s.traffic)).toEqual(shape<TrafficSpec[]>([
       {
@@ -337,6 +339,20 @@ hosts:
       'x.yaml',
     );
     expect(s.hosts[0]!.docker!.containers[0]!.ip).toBe('192.0.2.99');
+  });
+});
+
+describe('offload', () => {
+  it('defaults to on (as Linux sets up a veth); offload: false reaches the plan, on is left out of it', () => {
+    const s = parseScenario(BASE.replace('eth0: { wire: wan, ip: 192.0.2.1/24 }', 'eth0: { wire: wan, ip: 192.0.2.1/24, offload: false }'), 'o.yaml');
+    expect(s.hosts[0]!.interfaces.map((i) => i.offload)).toEqual([false, true]);
+    const ifs = compilePlan(s).namespaces.find((n) => n.name === 'r')!.interfaces;
+    expect(ifs.find((i) => i.name === 'eth0')!.offload).toBe(false);
+    expect('offload' in ifs.find((i) => i.name === 'eth1')!).toBe(false);
+  });
+
+  it('offload takes true or false only', () => {
+    expect(() => parseScenario(BASE.replace('ip: 192.0.2.1/24 }', 'ip: 192.0.2.1/24, offload: maybe }'), 'o.yaml')).toThrow(/o\.yaml:\d+:\d+.*offload/);
   });
 });
 
