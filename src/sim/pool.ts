@@ -47,6 +47,10 @@ export class PacketPool {
    *  large slots only — reassembly always builds into one — so `alloc` never touches it: a small
    *  slot's entry stays 0. Zeroed by allocLarge, copied by clone. */
   fragMax: Uint16Array;
+  /** skb_shinfo(skb)->gso_size per slot: payload bytes per wire segment of a GSO super-frame (a TCP
+   *  frame longer than the MTU that a device with offloads passes on whole and a device without cuts
+   *  into segments, src/devices/gso.ts); 0 = an ordinary frame. Zeroed by alloc, copied by clone. */
+  gsoSize: Uint16Array;
   /** Reference count per slot; 0 = free. */
   private refs: Uint16Array;
   /** Size class of the slot whose first unit this is (CLS_*). */
@@ -73,6 +77,7 @@ export class PacketPool {
     this.view = new DataView(this.bytes.buffer);
     this.len = new Uint32Array(0);
     this.fragMax = new Uint16Array(0);
+    this.gsoSize = new Uint16Array(0);
     this.refs = new Uint16Array(0);
     this.cls = new Uint8Array(0);
     this.free = new Int32Array(0);
@@ -107,6 +112,7 @@ export class PacketPool {
     const slot = this.free[--this.freeTop]!;
     this.refs[slot] = 1;
     this.len[slot] = 0;
+    this.gsoSize[slot] = 0;
     this.inUse++;
     return slot;
   }
@@ -118,6 +124,7 @@ export class PacketPool {
     this.refs[slot] = 1;
     this.len[slot] = 0;
     this.fragMax[slot] = 0;
+    this.gsoSize[slot] = 0;
     this.inUse++;
     return slot;
   }
@@ -163,6 +170,7 @@ export class PacketPool {
     this.bytes.copyWithin(copy << SLOT_SHIFT, from, from + n);
     this.len[copy] = n;
     this.fragMax[copy] = this.fragMax[slot]!;
+    this.gsoSize[copy] = this.gsoSize[slot]!;
     return copy;
   }
 
@@ -216,6 +224,8 @@ export class PacketPool {
     len.set(this.len);
     const fragMax = new Uint16Array(units);
     fragMax.set(this.fragMax);
+    const gsoSize = new Uint16Array(units);
+    gsoSize.set(this.gsoSize);
     const refs = new Uint16Array(units);
     refs.set(this.refs);
     const cls = new Uint8Array(units);
@@ -246,6 +256,7 @@ export class PacketPool {
     this.view = new DataView(bytes.buffer);
     this.len = len;
     this.fragMax = fragMax;
+    this.gsoSize = gsoSize;
     this.refs = refs;
     this.cls = cls;
     this.capacity = units;

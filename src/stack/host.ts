@@ -38,6 +38,7 @@ import { nfSendReset } from './reject.js';
 import { Defrag, DefragUser } from './defrag.js';
 import { ipDoFragment } from './fragment.js';
 import { PmtuCache } from './pmtu.js';
+import { gsoNetworkLen } from '../devices/gso.js';
 
 /** An output route resolved for one destination (rtable): how and where a datagram leaves. */
 export type { OutRoute } from '../sockets/transport.js';
@@ -140,6 +141,8 @@ export class Host implements FrameSink, Ipv4Stack, NetfilterHost {
   private readonly redirectPeers = new Map<number, { n: number; last: number }>();
   /** net.ipv4.conf.*.send_redirects / accept_redirects (both 1 by default). */
   sendRedirects = true;
+  /** Whether NAT lets a redirect about this packet out (set by the namespace: src/netfilter/redirect.ts). */
+  redirectAllowed: ((slot: number) => boolean) | null = null;
   acceptRedirects = true;
   /** `resolve`'s answer (reused: no allocation per packet). */
   private readonly scratch = { kind: RT_UNICAST, ifindex: 0, nexthop: 0, src: 0 };
@@ -570,7 +573,8 @@ export class Host implements FrameSink, Ipv4Stack, NetfilterHost {
     if (dst === -1 || (src === 0 && dst === 0)) return this.localDeliver(dev.name, dev.ifindex, slot, off, pkt, true);
     if (isMulticastIp(dst)) return this.dropAddr(slot); // no multicast group membership here
     if (src === 0) return this.dropAddr(slot);
-    if (!fromLo && (isLoopbackIp(src) || isLoopbackIp(dst) || this.fib.isLocal(src))) return this.dropAddr(slot);
+    // martian_source / martian_destination: 127/8 only from lo, unless route_localnet is set on the device.
+    if (!fromLo && (((isLoopbackIp(src) || isLoopbackIp(dst)) && !dev.routeLocalnet) || this.fib.isLocal(src))) return this.dropAddr(slot);
     if (this.fib.isLocal(dst)) return this.localDeliver(dev.name, dev.ifindex, slot, off, pkt, false);
     if (this.fib.isBroadcast(dst)) return this.localDeliver(dev.name, dev.ifindex, slot, off, pkt, true);
     if (!this.forward) return this.dropAddr(slot);
@@ -662,8 +666,9 @@ export class Host implements FrameSink, Ipv4Stack, NetfilterHost {
     const out = this.devs[r.ifindex]!;
     const tot = view.getUint16(off + IPV4.TOTAL_LEN);
     // ip_exceeds_mtu: too big with DF (or reassembled from DF fragments larger than the MTU) gets
-    // ICMP fragmentation needed with the next hop's MTU; without DF it is fragmented on output.
-    if (tot > out.mtu && (view.getUint16(off + IPV4.FLAGS_FRAG) & Ipv4Flag.DF) !== 0) {
+    // ICMP fragmentation needed with the next hop's MTU; without DF it is fragmented on output. A GSO
+    // super-frame fits when each of its segments will (skb_gso_validate_network_len).
+    if (tot > out.mtu && (view.getUint16(off + IPV4.FLAGS_FRAG) & Ipv4Flag.DF) !== 0 && gsoNetworkLen(pool, slot, off) > out.mtu) {
       const fm = pool.fragMax[slot]!;
       if (fm === 0 || fm > out.mtu) {
         this.stats.fragFails++;
@@ -678,7 +683,7 @@ export class Host implements FrameSink, Ipv4Stack, NetfilterHost {
     pool.len[slot] = rel + tot; // drop link padding
     ipv4DecrementTtl(view, off);
     const nexthop = this.nexthopOf(r, dst);
-    if (r.ifindex === inDev.ifindex && this.sendRedirects) this.maybeRedirect(slot, rel, view.getUint32(off + IPV4.SRC), inDev.ifindex, nexthop);
+    if (r.ifindex === inDev.ifindex && this.sendRedirects && (this.redirectAllowed === null || this.redirectAllowed(slot))) this.maybeRedirect(slot, rel, view.getUint32(off + IPV4.SRC), inDev.ifindex, nexthop);
     if (this.filter !== null && this.filter.hook(Hook.FORWARD, slot, L3, inDev.name, out.name) === Verdict.DROP) {
       this.stats.nfDrops++;
       pool.release(slot);
@@ -833,10 +838,11 @@ export class Host implements FrameSink, Ipv4Stack, NetfilterHost {
       dev.transmit(slot);
       return;
     }
-    // __ip_finish_output: longer than the MTU, or reassembled (frag_max_size): ip_fragment.
+    // __ip_finish_output: longer than the MTU, or reassembled (frag_max_size): ip_fragment. A GSO
+    // super-frame is not fragmented (ip_finish_output_gso: the device or skb_gso_segment cuts it).
     const tot = view.getUint16(off + IPV4.TOTAL_LEN);
     const fm = pool.fragMax[slot]!;
-    if (fm !== 0 || tot > dev.mtu || (!fwd && this.pmtu.size !== 0)) {
+    if (pool.gsoSize[slot] === 0 && (fm !== 0 || tot > dev.mtu || (!fwd && this.pmtu.size !== 0))) {
       const mtu = fwd ? dev.mtu : this.pmtu.mtu(view.getUint32(off + IPV4.DST), dev.mtu);
       if (fm !== 0 || tot > mtu) return this.ipFragment(slot, kind, ifindex, nexthop, mtu, fm, fwd);
     }
