@@ -26,7 +26,6 @@ import { UDP } from '../wire/udp.js';
 import { IPV4, IpProto } from '../wire/ipv4.js';
 import { fillUdpChecksum, verifyUdpChecksum } from '../wire/checksum.js';
 import { parseIpv4 } from '../wire/addr.js';
-import { UDP_MAX_PAYLOAD } from '../stack/fragment.js';
 import { IcmpType, IcmpUnreachCode, type IcmpErrorInfo } from '../wire/icmpv4.js';
 import { PACKET_HOST } from '../devices/device.js';
 import { hash3 } from '../sim/hash.js';
@@ -67,6 +66,9 @@ function bytesOf(d: Uint8Array | string): Uint8Array {
 }
 
 /** Errors a socket saw (ICMP), by errno name, as recvmsg / MSG_ERRQUEUE would report them. */
+/** UDP's largest payload over IPv4: 65,535 - 20 (IPv4) - 8 (UDP) = 65,507 (ip_append_data's EMSGSIZE). */
+export const UDP_MAX_PAYLOAD = 0xffff - 20 - 8;
+
 export type UdpSocketError = 'ECONNREFUSED' | 'EHOSTUNREACH' | 'ENETUNREACH' | 'EMSGSIZE' | 'EPROTO';
 
 function errnoOf(e: IcmpErrorInfo): UdpSocketError {

@@ -32,9 +32,6 @@ export type FragmentOut = (slot: number) => void;
 /** IP_MAX_MTU: the largest datagram (the 16-bit total length). */
 export const IP_MAX_MTU = 0xffff;
 
-/** UDP's largest payload over IPv4: 65,535 - 20 (IPv4) - 8 (UDP) = 65,507 (ip_append_data's EMSGSIZE). */
-export const UDP_MAX_PAYLOAD = IP_MAX_MTU - IPV4.HEADER_LEN - 8;
-
 /**
  * ip_do_fragment's slow path. `slot` holds an untagged Ethernet frame whose IPv4 header is at 14 and
  * whose Ethernet header is already written (every fragment copies it). `mtu` is the IP MTU to cut to
@@ -86,4 +83,60 @@ export function ipDoFragment(pool: PacketPool, slot: number, mtu: number, df: bo
   }
   pool.release(slot);
   return n;
+}
+
+/** What ip_fragment needs from the host stack. */
+export interface FragmentHost {
+  readonly engine: { readonly pool: PacketPool };
+  readonly stats: { fragOks: number; fragFails: number; fragCreates: number };
+  /** icmp_send about the datagram in `slot` (IPv4 header at 14), a locally-seen packet. */
+  icmpSend(slot: number, l3rel: number, type: number, code: number, info: number, pkt: 0): void;
+  /** Hands one fragment on: to the neighbour (unicast) or the device. */
+  fragmentOut(frag: number, unicast: boolean, ifindex: number, nexthop: number): void;
+}
+
+/** ICMP destination unreachable, fragmentation needed (type 3 code 4); PACKET_HOST. */
+const DEST_UNREACH = 3;
+const FRAG_NEEDED = 4;
+
+/** ip_fragment for one host: decides DF, cuts, and hands the fragments on in order. */
+export class Fragmenter {
+  private unicast = true;
+  private ifindex = 0;
+  private nexthop = 0;
+  private readonly out: FragmentOut = (frag) => this.host.fragmentOut(frag, this.unicast, this.ifindex, this.nexthop);
+
+  constructor(private readonly host: FragmentHost) {}
+
+  /**
+   * ip_fragment: DF that may not be ignored, or reassembled from DF fragments larger than the MTU →
+   * ICMP fragmentation needed, dropped; otherwise ip_do_fragment to min(mtu, frag_max_size). skb->
+   * ignore_df: set for what UDP, ping, raw and the kernel's ICMP socket send (ip_sk_ignore_df:
+   * pmtudisc WANT/DONT) and for conntrack's reassembled datagrams (nf_ct_ipv4_gather_frags); not for
+   * TCP or other forwarded datagrams. Fragments carry DF only when the datagram was reassembled from
+   * DF fragments (IPSKB_FRAG_PMTU). Takes the slot's reference.
+   */
+  fragment(slot: number, unicast: boolean, ifindex: number, nexthop: number, mtu: number, fragMax: number, fwd: boolean): void {
+    const host = this.host;
+    const pool = host.engine.pool;
+    const off = pool.base(slot) + ETH.HEADER_LEN;
+    const word = pool.view.getUint16(off + IPV4.FLAGS_FRAG);
+    const ignoreDf = fragMax !== 0 || (!fwd && pool.view.getUint8(off + IPV4.PROTOCOL) !== 6);
+    if ((word & Ipv4Flag.DF) !== 0 && (!ignoreDf || (fragMax !== 0 && fragMax > mtu))) {
+      host.stats.fragFails++;
+      host.icmpSend(slot, ETH.HEADER_LEN, DEST_UNREACH, FRAG_NEEDED, mtu, 0);
+      pool.release(slot);
+      return;
+    }
+    if (fragMax !== 0 && fragMax < mtu) mtu = fragMax;
+    this.unicast = unicast;
+    this.ifindex = ifindex;
+    this.nexthop = nexthop;
+    const n = ipDoFragment(pool, slot, mtu, fragMax !== 0 && (word & Ipv4Flag.DF) !== 0, this.out);
+    if (n === 0) host.stats.fragFails++;
+    else {
+      host.stats.fragOks++;
+      host.stats.fragCreates += n;
+    }
+  }
 }

@@ -34,9 +34,10 @@ import { Fib, Scope, type Route } from './route.js';
 import { NeighbourTable, Nud, type NeighbourOwner } from './neighbour.js';
 import { IpIdent } from './ipid.js';
 import { Icmp, IcmpType, IcmpCode } from './icmp.js';
-import { nfSendReset } from './reject.js';
+import { nfReject, type RejectKind } from './reject.js';
 import { Defrag, DefragUser } from './defrag.js';
-import { ipDoFragment } from './fragment.js';
+import { Fragmenter } from './fragment.js';
+import { redirectAccepted, sendRedirect, type RedirectPeers } from './redirect.js';
 import { PmtuCache } from './pmtu.js';
 import { gsoNetworkLen } from '../devices/gso.js';
 
@@ -89,10 +90,6 @@ const RT_BROADCAST = 2;
 const RT_MULTICAST = 3;
 const KIND_NAMES: OutRoute['kind'][] = ['unicast', 'local', 'broadcast', 'multicast'];
 
-/** ip_rt_redirect_load (HZ/50), ip_rt_redirect_number, ip_rt_redirect_silence ((HZ/50) << 10). */
-const REDIRECT_LOAD_NS = 20_000_000;
-const REDIRECT_NUMBER = 9;
-const REDIRECT_SILENCE_NS = REDIRECT_LOAD_NS * 1024;
 
 /** Where the IPv4 header sits in every frame the stack handles (untagged Ethernet): the offset,
  *  relative to the slot's first byte, that netfilter hooks and transports are given. */
@@ -123,6 +120,7 @@ export class Host implements FrameSink, Ipv4Stack, NetfilterHost {
   readonly defrag: Defrag;
   /** Path MTUs learned from ICMP fragmentation-needed (FIB nexthop exceptions, 600 s). */
   readonly pmtu: PmtuCache;
+  private readonly fragmenter: Fragmenter;
   readonly stats: HostStats = {
     inReceives: 0, inHdrErrors: 0, inAddrErrors: 0, inDelivers: 0, inUnknownProtos: 0, forwarded: 0,
     outRequests: 0, outNoRoutes: 0, fragOks: 0, fragFails: 0, fragCreates: 0, otherHost: 0, nfDrops: 0, arpIn: 0, arpOut: 0,
@@ -138,7 +136,7 @@ export class Host implements FrameSink, Ipv4Stack, NetfilterHost {
   /** Next-hop exceptions learned from ICMP redirects, by destination. */
   private readonly exceptions = new Map<number, { gw: number; ifindex: number; expires: number }>();
   /** ip_rt_send_redirect's per-sender rate state (inet_peer rate_tokens / rate_last). */
-  private readonly redirectPeers = new Map<number, { n: number; last: number }>();
+  private readonly redirectPeers: RedirectPeers = new Map();
   /** net.ipv4.conf.*.send_redirects / accept_redirects (both 1 by default). */
   sendRedirects = true;
   /** Whether NAT lets a redirect about this packet out (set by the namespace: src/netfilter/redirect.ts). */
@@ -168,6 +166,7 @@ export class Host implements FrameSink, Ipv4Stack, NetfilterHost {
     this.icmp = new Icmp(this);
     this.defrag = new Defrag(this);
     this.pmtu = new PmtuCache(engine);
+    this.fragmenter = new Fragmenter(this);
   }
 
   // ---- configuration --------------------------------------------------------------------------------
@@ -683,7 +682,7 @@ export class Host implements FrameSink, Ipv4Stack, NetfilterHost {
     pool.len[slot] = rel + tot; // drop link padding
     ipv4DecrementTtl(view, off);
     const nexthop = this.nexthopOf(r, dst);
-    if (r.ifindex === inDev.ifindex && this.sendRedirects && (this.redirectAllowed === null || this.redirectAllowed(slot))) this.maybeRedirect(slot, rel, view.getUint32(off + IPV4.SRC), inDev.ifindex, nexthop);
+    if (r.ifindex === inDev.ifindex && this.sendRedirects && (this.redirectAllowed === null || this.redirectAllowed(slot))) sendRedirect(this, this.redirectPeers, slot, rel, view.getUint32(off + IPV4.SRC), inDev.ifindex, nexthop);
     if (this.filter !== null && this.filter.hook(Hook.FORWARD, slot, L3, inDev.name, out.name) === Verdict.DROP) {
       this.stats.nfDrops++;
       pool.release(slot);
@@ -710,48 +709,10 @@ export class Host implements FrameSink, Ipv4Stack, NetfilterHost {
     return r.gateway !== 0 ? r.gateway | 0 : dst | 0;
   }
 
-  /**
-   * __mkroute_input's IPSKB_DOREDIRECT and ip_rt_send_redirect: a datagram leaving by the device it came
-   * in on, from a sender on that device's link (shared_media 1), gets ICMP redirect host pointing at the
-   * next hop — the first one at once, then with exponential back-off (redirect_load 20 ms << n), at most
-   * redirect_number 9, and again after redirect_silence (20.48 s) without any. It is still forwarded.
-   */
-  private maybeRedirect(slot: number, rel: number, src: number, ifindex: number, nexthop: number): void {
-    const back = this.fib.lookupDev(src, ifindex);
-    if (back === null || back.gateway !== 0) return;
-    const now = this.engine.now;
-    let p = this.redirectPeers.get(src);
-    if (p === undefined) this.redirectPeers.set(src, (p = { n: 0, last: now }));
-    if (now > p.last + REDIRECT_SILENCE_NS) p.n = 0;
-    if (p.n >= REDIRECT_NUMBER) {
-      p.last = now;
-      return;
-    }
-    if (p.n === 0 || now > p.last + REDIRECT_LOAD_NS * 2 ** p.n) {
-      this.icmp.send(slot, rel, IcmpType.REDIRECT, IcmpCode.REDIR_HOST, nexthop, PACKET_HOST);
-      p.last = now;
-      p.n++;
-    }
-  }
-
-  /**
-   * __ip_do_redirect: a redirect from `from` (our gateway towards `dst`) names `gw` as the better next
-   * hop. Accepted when accept_redirects is on, `gw` is a unicast address and `from` is the gateway
-   * our route uses; the exception is installed once `gw` is resolved (an unresolved one is ARPed for
-   * first, as neigh_event_send does, and the next redirect installs it).
-   */
+  /** __ip_do_redirect (redirect.ts): install the better next hop a redirect from our gateway names. */
   acceptRedirect(from: number, dst: number, gw: number): void {
-    if (!this.acceptRedirects) return;
-    const r = this.fib.lookup(dst);
-    if (r === null || r.gateway === 0 || r.gateway !== from) return;
-    if (gw === from || gw === 0 || gw === 0xffffffff || isMulticastIp(gw)) return;
-    if (this.fib.isLocal(gw) || this.fib.isBroadcast(gw)) return;
-    const st = this.neigh.state(r.ifindex, gw);
-    if ((st & (Nud.REACHABLE | Nud.STALE | Nud.DELAY | Nud.PROBE | Nud.PERMANENT | Nud.NOARP)) === 0) {
-      this.neigh.kick(r.ifindex, gw);
-      return;
-    }
-    this.exceptions.set(dst >>> 0, { gw, ifindex: r.ifindex, expires: this.engine.now + 300 * 1e9 });
+    const ifindex = redirectAccepted(this, from, dst, gw);
+    if (ifindex !== 0) this.exceptions.set(dst >>> 0, { gw, ifindex, expires: this.engine.now + 300 * 1e9 });
   }
 
   // ---- IPv4 output ------------------------------------------------------------------------------------
@@ -838,13 +799,12 @@ export class Host implements FrameSink, Ipv4Stack, NetfilterHost {
       dev.transmit(slot);
       return;
     }
-    // __ip_finish_output: longer than the MTU, or reassembled (frag_max_size): ip_fragment. A GSO
-    // super-frame is not fragmented (ip_finish_output_gso: the device or skb_gso_segment cuts it).
+    // __ip_finish_output: over the MTU or reassembled (frag_max_size): ip_fragment; never a GSO frame.
     const tot = view.getUint16(off + IPV4.TOTAL_LEN);
     const fm = pool.fragMax[slot]!;
     if (pool.gsoSize[slot] === 0 && (fm !== 0 || tot > dev.mtu || (!fwd && this.pmtu.size !== 0))) {
       const mtu = fwd ? dev.mtu : this.pmtu.mtu(view.getUint32(off + IPV4.DST), dev.mtu);
-      if (fm !== 0 || tot > mtu) return this.ipFragment(slot, kind, ifindex, nexthop, mtu, fm, fwd);
+      if (fm !== 0 || tot > mtu) return this.fragmenter.fragment(slot, kind === RT_UNICAST, ifindex, nexthop, mtu, fm, fwd);
     }
     if (kind === RT_BROADCAST) {
       viewSetMac(view, base + ETH.DST, MAC_BROADCAST);
@@ -860,52 +820,13 @@ export class Host implements FrameSink, Ipv4Stack, NetfilterHost {
     this.neigh.output(ifindex, nexthop, slot);
   }
 
-  /**
-   * ip_fragment: DF that may not be ignored, or reassembled from DF fragments larger than the MTU →
-   * ICMP fragmentation needed, dropped; otherwise ip_do_fragment to min(mtu, frag_max_size), each
-   * fragment on to the neighbour. skb->ignore_df: set for what UDP, ping, raw and the kernel's ICMP
-   * socket send (ip_sk_ignore_df: pmtudisc WANT/DONT) and for conntrack's reassembled datagrams
-   * (nf_ct_ipv4_gather_frags); not for TCP or other forwarded datagrams. Fragments carry DF only
-   * when the datagram was reassembled from DF fragments (IPSKB_FRAG_PMTU).
-   */
-  private ipFragment(slot: number, kind: number, ifindex: number, nexthop: number, mtu: number, fragMax: number, fwd: boolean): void {
-    const pool = this.engine.pool;
-    const off = pool.base(slot) + L3;
-    const word = pool.view.getUint16(off + IPV4.FLAGS_FRAG);
-    const ignoreDf = fragMax !== 0 || (!fwd && pool.view.getUint8(off + IPV4.PROTOCOL) !== IpProto.TCP);
-    if ((word & Ipv4Flag.DF) !== 0 && (!ignoreDf || (fragMax !== 0 && fragMax > mtu))) {
-      this.stats.fragFails++;
-      this.icmp.send(slot, L3, IcmpType.DEST_UNREACH, IcmpCode.FRAG_NEEDED, mtu, PACKET_HOST);
-      pool.release(slot);
-      return;
-    }
-    if (fragMax !== 0 && fragMax < mtu) mtu = fragMax;
-    this.fragKind = kind;
-    this.fragIfindex = ifindex;
-    this.fragNexthop = nexthop;
-    const n = ipDoFragment(pool, slot, mtu, fragMax !== 0 && (word & Ipv4Flag.DF) !== 0, this.fragOut);
-    if (n === 0) this.stats.fragFails++;
-    else {
-      this.stats.fragOks++;
-      this.stats.fragCreates += n;
-    }
-  }
-
-  /** Where ipFragment's fragments go: set per datagram (fragmenting is synchronous). */
-  private fragKind = RT_UNICAST;
-  private fragIfindex = 0;
-  private fragNexthop = 0;
-  private readonly fragOut = (frag: number): void => {
-    const kind = this.fragKind;
-    const ifindex = this.fragIfindex;
+  /** Where ipFragment's fragments go (FragmentSink): the neighbour for unicast, else the device. */
+  fragmentOut(frag: number, unicast: boolean, ifindex: number, nexthop: number): void {
     const dev = this.devs[ifindex];
-    if (dev == null) {
-      this.engine.pool.release(frag);
-      return;
-    }
-    if (kind === RT_UNICAST) this.neigh.output(ifindex, this.fragNexthop, frag);
+    if (dev == null) this.engine.pool.release(frag);
+    else if (unicast) this.neigh.output(ifindex, nexthop, frag);
     else dev.transmit(frag); // broadcast/multicast: destination MAC already written
-  };
+  }
 
   /** ip_expire's ICMP: time exceeded, fragment reassembly, quoting the first fragment (DefragHost).
    *  Conntrack's queues answer only for datagrams addressed to us (frag_expire_skip_icmp). */
@@ -942,31 +863,8 @@ export class Host implements FrameSink, Ipv4Stack, NetfilterHost {
 
   // ---- REJECT ---------------------------------------------------------------------------------------
 
-  reject(
-    kind: 'icmp-port-unreachable' | 'icmp-host-unreachable' | 'icmp-net-unreachable' | 'icmp-admin-prohibited' | 'tcp-reset',
-    slot: number,
-    l3off: number,
-    inDev: string,
-  ): void {
-    const rel = l3off;
-    switch (kind) {
-      case 'tcp-reset':
-        if (this.tcpReset !== null) this.tcpReset(slot, l3off, inDev);
-        else nfSendReset(this, slot, l3off);
-        return;
-      case 'icmp-port-unreachable':
-        this.icmp.send(slot, rel, IcmpType.DEST_UNREACH, IcmpCode.PORT_UNREACH, 0, PACKET_HOST);
-        return;
-      case 'icmp-host-unreachable':
-        this.icmp.send(slot, rel, IcmpType.DEST_UNREACH, IcmpCode.HOST_UNREACH, 0, PACKET_HOST);
-        return;
-      case 'icmp-net-unreachable':
-        this.icmp.send(slot, rel, IcmpType.DEST_UNREACH, IcmpCode.NET_UNREACH, 0, PACKET_HOST);
-        return;
-      case 'icmp-admin-prohibited':
-        this.icmp.send(slot, rel, IcmpType.DEST_UNREACH, IcmpCode.ADMIN_PROHIBITED, 0, PACKET_HOST);
-        return;
-    }
+  reject(kind: RejectKind, slot: number, l3off: number, inDev: string): void {
+    nfReject(this, kind, slot, l3off, inDev);
   }
 }
 
