@@ -640,11 +640,17 @@ class Builder {
       }
     }
     if (!ok) return null;
-    const common = { index, atNs: durationOr(m, 'at', 0), from, target, where, targetWhere };
+    // Written out rather than spread after `kind` (V8's generic, slow copy; see compile.ts).
+    const atNs = durationOr(m, 'at', 0);
     if (kind === 'ping') {
       return {
         kind,
-        ...common,
+        index,
+        atNs,
+        from,
+        target,
+        where,
+        targetWhere,
         count: numOr(m, 'count', PING_DEFAULTS.count),
         intervalNs: durationOr(m, 'interval', PING_DEFAULTS.intervalNs),
         size: numOr(m, 'size', PING_DEFAULTS.size),
@@ -653,9 +659,9 @@ class Builder {
     const sport = numOr(m, 'sport', null);
     const bind = strOr(m, 'bind', null);
     if (kind === 'tcp') {
-      return { kind, ...common, port, send: strOr(m, 'send', null), sport, bind, timeoutNs: durationOr(m, 'timeout', TCP_TIMEOUT_NS) };
+      return { kind, index, atNs, from, target, where, targetWhere, port, send: strOr(m, 'send', null), sport, bind, timeoutNs: durationOr(m, 'timeout', TCP_TIMEOUT_NS) };
     }
-    return { kind, ...common, port, send: strOr(m, 'send', ''), sport, bind, timeoutNs: durationOr(m, 'timeout', UDP_TIMEOUT_NS) };
+    return { kind, index, atNs, from, target, where, targetWhere, port, send: strOr(m, 'send', ''), sport, bind, timeoutNs: durationOr(m, 'timeout', UDP_TIMEOUT_NS) };
   }
 }
 
