@@ -646,18 +646,9 @@ class Builder {
     // Written out rather than spread after `kind` (V8's generic, slow copy; see compile.ts).
     const atNs = durationOr(m, 'at', 0);
     if (kind === 'ping') {
-      return {
-        kind,
-        index,
-        atNs,
-        from,
-        target,
-        where,
-        targetWhere,
-        count: numOr(m, 'count', PING_DEFAULTS.count),
-        intervalNs: durationOr(m, 'interval', PING_DEFAULTS.intervalNs),
-        size: numOr(m, 'size', PING_DEFAULTS.size),
-      };
+      const count = numOr(m, 'count', PING_DEFAULTS.count);
+      const size = numOr(m, 'size', PING_DEFAULTS.size);
+      return { kind, index, atNs, from, target, where, targetWhere, count, intervalNs: durationOr(m, 'interval', PING_DEFAULTS.intervalNs), size };
     }
     const sport = numOr(m, 'sport', null);
     const bind = strOr(m, 'bind', null);
