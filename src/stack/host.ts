@@ -106,9 +106,9 @@ export class Host implements FrameSink, Ipv4Stack, NetfilterHost {
   forward = false;
   /** The namespace's netfilter, null when it has none (every hook accepts). */
   filter: PacketFilter | null = null;
-  /** REJECT --reject-with tcp-reset: answer the segment whose IPv4 header is `l3off` bytes into the
+  /** REJECT --reject-with tcp-reset: answer the segment whose IPv4 header is `l3rel` bytes into the
    *  slot. Null (the default): the stack builds the RST itself as nf_send_reset does (reject.ts). */
-  tcpReset: ((slot: number, l3off: number, inDev: string) => void) | null = null;
+  tcpReset: ((slot: number, l3rel: number, inDev: string) => void) | null = null;
   /** Default TTL of locally generated datagrams (net.ipv4.ip_default_ttl). */
   defaultTtl = 64;
 
@@ -863,8 +863,8 @@ export class Host implements FrameSink, Ipv4Stack, NetfilterHost {
 
   // ---- REJECT ---------------------------------------------------------------------------------------
 
-  reject(kind: RejectKind, slot: number, l3off: number, inDev: string): void {
-    nfReject(this, kind, slot, l3off, inDev);
+  reject(kind: RejectKind, slot: number, l3rel: number, inDev: string): void {
+    nfReject(this, kind, slot, l3rel, inDev);
   }
 }
 
