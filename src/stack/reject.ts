@@ -18,16 +18,16 @@ import { PACKET_HOST } from '../devices/device.js';
 export type RejectKind = 'icmp-port-unreachable' | 'icmp-host-unreachable' | 'icmp-net-unreachable' | 'icmp-admin-prohibited' | 'tcp-reset';
 
 /** NetfilterHost.reject: the REJECT target's answer (ipt_REJECT's reject_tg), sent through OUTPUT. */
-export function nfReject(host: Host, kind: RejectKind, slot: number, l3off: number, inDev: string): void {
+export function nfReject(host: Host, kind: RejectKind, slot: number, l3rel: number, inDev: string): void {
   const code =
     kind === 'icmp-port-unreachable' ? IcmpCode.PORT_UNREACH
     : kind === 'icmp-host-unreachable' ? IcmpCode.HOST_UNREACH
     : kind === 'icmp-net-unreachable' ? IcmpCode.NET_UNREACH
     : kind === 'icmp-admin-prohibited' ? IcmpCode.ADMIN_PROHIBITED
     : -1;
-  if (code >= 0) host.icmp.send(slot, l3off, IcmpType.DEST_UNREACH, code, 0, PACKET_HOST);
-  else if (host.tcpReset !== null) host.tcpReset(slot, l3off, inDev);
-  else nfSendReset(host, slot, l3off);
+  if (code >= 0) host.icmp.send(slot, l3rel, IcmpType.DEST_UNREACH, code, 0, PACKET_HOST);
+  else if (host.tcpReset !== null) host.tcpReset(slot, l3rel, inDev);
+  else nfSendReset(host, slot, l3rel);
 }
 
 /** nf_send_reset for the segment whose IPv4 header is `l3rel` bytes into `slot` (the slot stays the
