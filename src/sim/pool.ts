@@ -36,6 +36,16 @@ export class PacketPool {
   inUse = 0;
   /** Times the pool doubled. */
   grows = 0;
+  /** Packet identities for the per-packet trace (src/trace), null while no trace is recorded: a fresh
+   *  slot gets a new id, a clone keeps its original's (a flooded or unshared copy is the same packet
+   *  going on). The only cost when off is this null check in alloc and clone. */
+  ids: Int32Array | null = null;
+  private nextId = 0;
+
+  /** Start numbering packets (src/trace); slots allocated before keep id 0 ("from before the trace"). */
+  enableIds(): void {
+    if (this.ids === null) this.ids = new Int32Array(this.capacity);
+  }
 
   constructor(slots = 1024) {
     if (!Number.isInteger(slots) || slots < 1 || slots > MAX_POOL_SLOTS) {
@@ -66,6 +76,7 @@ export class PacketPool {
     this.refs[slot] = 1;
     this.len[slot] = 0;
     this.inUse++;
+    if (this.ids !== null) this.ids[slot] = ++this.nextId;
     return slot;
   }
 
@@ -101,6 +112,7 @@ export class PacketPool {
     const from = slot << SLOT_SHIFT;
     this.bytes.copyWithin(copy << SLOT_SHIFT, from, from + n);
     this.len[copy] = n;
+    if (this.ids !== null) this.ids[copy] = this.ids[slot]!;
     return copy;
   }
 
@@ -156,5 +168,10 @@ export class PacketPool {
     this.refs = refs;
     this.free = free;
     this.capacity = slots;
+    if (this.ids !== null) {
+      const ids = new Int32Array(slots);
+      ids.set(this.ids);
+      this.ids = ids;
+    }
   }
 }
