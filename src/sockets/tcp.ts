@@ -24,11 +24,11 @@ import { IPV4 } from '../wire/ipv4.js';
 import { TCP } from '../wire/tcp.js';
 import { ACK, FIN, RST, SYN, TCP_HEADER_LEN, newParsedOptions, parseOptions, readU32, seqAdd, writeHeader } from './tcp-wire.js';
 import { DEFAULT_TTL, EPHEMERAL_HIGH, EPHEMERAL_LOW, IPPROTO_TCP } from './tcp-const.js';
-import { TcpConnection, type Segment, type TcpHandlers, type TcpOwner } from './tcp-conn.js';
+import { TcpConnection, type Segment, type TcpHandlers, type TcpOwner } from './tcp/conn.js';
 import { fmix32 } from '../sim/hash.js';
 
-export { TcpConnection } from './tcp-conn.js';
-export type { TcpErrorReason, TcpHandlers, TcpState } from './tcp-conn.js';
+export { TcpConnection } from './tcp/conn.js';
+export type { TcpErrorReason, TcpHandlers, TcpState } from './tcp/conn.js';
 
 /** A socket call refused the way Linux refuses it (errno name in `code`). */
 export class TcpError extends Error {
@@ -256,10 +256,9 @@ export class Tcp implements TransportProtocol, TcpOwner {
     const conn = this.lookupEstablished(dst, s.dport, src, s.sport);
     let isn = 0;
     if (conn) {
-      conn.input(s);
-      if (!conn.reopen) return;
-      // a SYN that ended a TIME_WAIT goes on to the listener
-      isn = conn.reopenIsn;
+      isn = conn.input(s);
+      // non-zero: a SYN that ended a TIME_WAIT goes on to the listener with this ISN
+      if (isn === 0) return;
     }
     const l = this.lookupListener(dst, s.dport, src, s.sport);
     if (!l) {

@@ -10,12 +10,13 @@
 import type { NetDevice } from '../devices/device.js';
 import type { AnnouncePlan, DhcpServerPlan, InterfacePlan, ServicePlan, SlirpPlan, TrafficPlan } from '../plan/plan.js';
 import { Ping } from '../sockets/ping.js';
-import type { TcpConnection } from '../sockets/tcp-conn.js';
+import type { TcpConnection } from '../sockets/tcp.js';
 import { formatIpv4, parseIpv4, parseMac } from '../wire/addr.js';
 import { Slirp, SlirpTap } from '../vm/slirp/slirp.js';
 import { DhcpServer } from '../vm/dhcp-server.js';
 import { DhcpClient } from '../vm/dhcp-client.js';
 import { CAPTURE_EPOCH_SEC } from './captures.js';
+import { startRelay } from './relay.js';
 import type { Namespace, World } from './world.js';
 
 export interface TrafficOutcome {
@@ -42,6 +43,10 @@ export class Apps {
   constructor(readonly world: World) {}
 
   service(ns: Namespace, svc: ServicePlan): void {
+    if (svc.forward) {
+      startRelay(ns, svc);
+      return;
+    }
     const answer = (data: Uint8Array): Uint8Array => (svc.echo ? data : encoder.encode(svc.reply ?? ''));
     if (svc.proto === 'udp') {
       ns.host.udp.bind({ addr: svc.bind, port: svc.port, reuseport: svc.reuseport }, (data, _from, _port, reply) => reply(answer(data)));
