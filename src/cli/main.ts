@@ -7,6 +7,7 @@ import { register as registerRun } from './run.js';
 import { register as registerInspect } from './inspect.js';
 import { register as registerCompare } from './compare.js';
 import { register as registerVerify } from './verify.js';
+import { register as registerTrace } from './trace.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerInspect(program);
   registerCompare(program);
   registerVerify(program);
+  registerTrace(program);
   return program;
 }
 

@@ -192,13 +192,15 @@ export class Netfilter implements PacketFilter {
   /** `hook` while a trace is recorded: the packet before and after, the conntrack state it has there,
    *  and for a drop the counter that counted it (the rule that decided comes through `walked`). */
   private tracedHook(tr: NetfilterTracer, hook: Hook, slot: number, l3off: number, inDev: string, outDev: string): Verdict {
-    const ctBefore = this.traceCt(slot);
+    // what the packet carries in (INPUT, FORWARD, POSTROUTING: attached at PREROUTING/OUTPUT)
+    const pre = hook === Hook.PREROUTING || hook === Hook.OUTPUT;
+    const ctBefore = pre ? null : this.traceCt(slot);
     const d = this.drops;
     const counts = [d.tableFull, d.rawDrop, d.filterDrop, d.filterReject, d.natDrop, d.insertFailed];
     tr.hookStart(hook, slot, l3off, inDev, outDev);
     const v = this.run(hook, slot, l3off, inDev, outDev);
-    // PREROUTING and OUTPUT attach the entry; INPUT and POSTROUTING confirm and let it go
-    const ct = hook === Hook.PREROUTING || hook === Hook.OUTPUT ? (v === Verdict.ACCEPT ? this.traceCt(slot) : ctBefore) : ctBefore;
+    // PREROUTING and OUTPUT attach the entry (a drop there lets it go: raw runs before conntrack)
+    const ct = pre ? (v === Verdict.ACCEPT ? this.traceCt(slot) : null) : ctBefore;
     let why: string | null = null;
     if (v === Verdict.DROP) {
       const now = [d.tableFull, d.rawDrop, d.filterDrop, d.filterReject, d.natDrop, d.insertFailed];

@@ -74,6 +74,7 @@ export function buildFlows(rec: TraceRecorder): FlowTrace[] {
     } else if (s.ethertype === 0x0806) {
       const [a, b] = [s.src, s.dst].sort((x, y) => x - y);
       key = `arp ${formatIpv4(a!)} ↔ ${formatIpv4(b!)}`;
+      if (s.flags === 2) dir = 'reply';
     } else if (s.ethertype === 0x0800) {
       key = tupleKey(s, false);
       const back = reversed.get(key);
@@ -192,6 +193,7 @@ function packetTrace(pid: number, dir: 'original' | 'reply', events: TraceEvent[
         dropped = h.drop ?? 'dropped';
         changed = `DROPPED (${dropped})${changed ? `; ${changed}` : ''}`;
       }
+      if (steps.length === 0) changed = `sent: ${describeSnap(h.before)}${changed ? `; ${changed}` : ''}`;
       steps.push({
         stage: h.hook,
         timeNs: h.timeNs,

@@ -220,6 +220,12 @@ export function snapshot(b: Uint8Array, base: number, len: number, l3off: number
     s.ethSrc = mac(base + 6);
     s.ethertype = u16(base + 12);
   }
+  if (s.ethertype === 0x0806 && len >= 42) {
+    s.flags = u16(base + 20); // ARP op
+    s.src = u32(base + 28);
+    s.dst = u32(base + 38);
+    return s;
+  }
   const l3 = base + l3off;
   if ((!frame || s.ethertype === 0x0800) && len >= l3off + 20 && b[l3]! >> 4 === 4) {
     s.ethertype = 0x0800;
