@@ -15,6 +15,7 @@ import type { NetfilterTracer, TraceCt } from '../netfilter/netfilter.js';
 import type { CompiledTable } from '../netfilter/rules.js';
 import { T_ACCEPT, T_DNAT, T_DROP, T_MASQUERADE, T_REDIRECT, T_REJECT, T_SNAT } from '../netfilter/rules.js';
 import type { Engine } from '../sim/engine.js';
+import { formatIpv4 } from '../wire/addr.js';
 
 /** The header fields a trace compares between two points of a packet's way. */
 export interface Snap {
@@ -93,6 +94,8 @@ const VERDICTS: Record<number, string> = {
 export interface RecorderOptions {
   /** Frames kept as bytes (for decode lines); events past it keep their header snapshot only. */
   maxFrames?: number;
+  /** Keep the events (default); false when only frame comments are wanted. */
+  keepEvents?: boolean;
 }
 
 /** Everything recorded in one run, in the order it happened. */
@@ -102,12 +105,53 @@ export class TraceRecorder {
   private readonly maxFrames: number;
   /** Frames not kept as bytes because of the cap. */
   framesDropped = 0;
+  /** Where frame comments go (a pcapng CaptureSet with annotations on), or null. */
+  annotator: ((dev: NetDevice, text: string) => void) | null = null;
+  /** Per pool slot (so memory stays bounded by the pool, not the run): the packet last there, what
+   *  happened to it since the device it was last seen on, and that device. */
+  private notePid: number[] = [];
+  private notes: (string[] | null)[] = [];
+  private lastDev: (NetDevice | null)[] = [];
+  /** Whether events are kept (false when only frame comments are wanted). */
+  readonly keepEvents: boolean;
+
+  /** The comment state of the packet in `slot` (reset when another packet holds the slot). */
+  private noteSlot(slot: number, pid: number): void {
+    if (this.notePid[slot] !== pid) {
+      this.notePid[slot] = pid;
+      this.notes[slot] = null;
+      this.lastDev[slot] = null;
+    }
+  }
+
+  /** A device saw the packet: it carries the notes gathered since its last device. */
+  noteDevice(slot: number, pid: number, dev: NetDevice): void {
+    this.noteSlot(slot, pid);
+    const n = this.notes[slot];
+    if (n !== null && n !== undefined) this.annotator!(dev, n.join('; '));
+    this.notes[slot] = null;
+    this.lastDev[slot] = dev;
+  }
+
+  /** A hook did something worth a comment: on the next frame captured, or (a drop) on the last. */
+  noteHook(slot: number, pid: number, note: string, dropped: boolean): void {
+    this.noteSlot(slot, pid);
+    if (dropped) {
+      const dev = this.lastDev[slot];
+      if (dev !== null && dev !== undefined) this.annotator!(dev, `${note}, dropped after this capture`);
+      return;
+    }
+    const n = this.notes[slot];
+    if (n === null || n === undefined) this.notes[slot] = [note];
+    else n.push(note);
+  }
 
   constructor(
     readonly engine: Engine,
     opts: RecorderOptions = {},
   ) {
     this.maxFrames = opts.maxFrames ?? 200_000;
+    this.keepEvents = opts.keepEvents ?? true;
     engine.pool.enableIds();
   }
 
@@ -135,8 +179,10 @@ export class TraceRecorder {
     return this.engine.pool.toBytes(slot);
   }
 
-  push(e: Omit<DeviceEvent, 'seq'> | Omit<HookEvent, 'seq'>): void {
-    this.events.push({ ...e, seq: this.events.length } as TraceEvent);
+  push<E extends TraceEvent>(e: E): E {
+    e.seq = this.events.length;
+    if (this.keepEvents) this.events.push(e);
+    return e;
   }
 }
 
@@ -159,17 +205,22 @@ export class NamespaceTracer implements DeviceTracer, NetfilterTracer {
 
   device(dev: NetDevice, slot: number, dir: 'in' | 'out'): void {
     const r = this.rec;
-    r.push({
-      kind: 'device',
-      timeNs: r.engine.now,
-      pid: r.pid(slot),
-      ns: this.ns,
-      dev: dev.name,
-      devKind: dev.constructor.name.toLowerCase(),
-      dir,
-      snap: r.snap(slot, 14, true),
-      bytes: r.frameBytes(slot),
-    });
+    const pid = r.pid(slot);
+    if (r.keepEvents) {
+      r.push<DeviceEvent>({
+        kind: 'device',
+        seq: 0,
+        timeNs: r.engine.now,
+        pid,
+        ns: this.ns,
+        dev: dev.name,
+        devKind: dev.constructor.name.toLowerCase(),
+        dir,
+        snap: r.snap(slot, 14, true),
+        bytes: r.frameBytes(slot),
+      });
+    }
+    if (r.annotator !== null) r.noteDevice(slot, pid, dev);
   }
 
   hookStart(_hook: Hook, slot: number, l3off: number, inDev: string, outDev: string): void {
@@ -191,8 +242,9 @@ export class NamespaceTracer implements DeviceTracer, NetfilterTracer {
     const o = this.open.pop();
     if (o === undefined || o.slot !== slot) return;
     const r = this.rec;
-    r.push({
+    const e = r.push<HookEvent>({
       kind: 'hook',
+      seq: 0,
       timeNs: r.engine.now,
       pid: r.pid(slot),
       ns: this.ns,
@@ -206,7 +258,36 @@ export class NamespaceTracer implements DeviceTracer, NetfilterTracer {
       verdict: verdict === Verdict.DROP ? 'DROP' : 'ACCEPT',
       drop,
     });
+    if (r.annotator !== null) {
+      const note = hookNote(e);
+      if (note !== null) r.noteHook(slot, e.pid, note, e.verdict === 'DROP');
+    }
   }
+}
+
+function ep(a: number, port: number, proto: number): string {
+  return port >= 0 && proto !== 1 ? `${formatIpv4(a)}:${port}` : formatIpv4(a);
+}
+
+/** A frame comment for what a hook did, or null when it only let the packet pass by policy:
+ *  `dh: POSTROUTING nat MASQUERADE 172.17.0.2:49050 → 192.0.2.10:49050`,
+ *  `dh: PREROUTING conntrack de-NAT 192.0.2.10:49050 → 172.17.0.2:49050`,
+ *  `dh: FORWARD filter ACCEPT by -A DOCKER-FORWARD -i docker0 -j ACCEPT`. */
+export function hookNote(e: HookEvent): string | null {
+  const a = e.before;
+  const b = e.after;
+  const parts: string[] = [];
+  const rewrite: string[] = [];
+  if (a.src !== b.src || a.sport !== b.sport) rewrite.push(`${ep(a.src, a.sport, a.proto)} → ${ep(b.src, b.sport, b.proto)}`);
+  if (a.dst !== b.dst || a.dport !== b.dport) rewrite.push(`${ep(a.dst, a.dport, a.proto)} → ${ep(b.dst, b.dport, b.proto)}`);
+  const nat = e.decisions.find((d) => d.verdict === 'MASQUERADE' || d.verdict === 'SNAT' || d.verdict === 'DNAT' || d.verdict === 'REDIRECT');
+  if (rewrite.length > 0) parts.push(nat !== undefined ? `${nat.table} ${nat.verdict} ${rewrite.join(', ')}` : `conntrack ${e.ct?.reply ? 'de-NAT' : 'NAT'} ${rewrite.join(', ')}`);
+  for (const d of e.decisions) {
+    if (d === nat || d.rule.startsWith('policy ACCEPT')) continue;
+    parts.push(d.rule.startsWith('policy') ? `${d.table} ${d.chain} ${d.rule}` : `${d.table} ${d.verdict} by ${d.rule}`);
+  }
+  if (e.verdict === 'DROP' && parts.length === 0) parts.push(`DROP (${e.drop ?? 'dropped'})`);
+  return parts.length === 0 ? null : `${e.ns}: ${e.hook} ${parts.join(', ')}`;
 }
 
 /** The fields of a frame at `base` (IPv4 header at base + l3off). */

@@ -3,7 +3,11 @@
 // guard), and a trace that changes nothing: the same captures with it on as off.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runPlan } from '../../src/cli/run.js';
+import { toolAvailable, tsharkFrames, tsharkProblems } from '../capture/tools.js';
 import { loadPlan } from '../../src/cli/common.js';
 import { tracePlan } from '../../src/cli/trace.js';
 import { buildFlows, shownPackets, type FlowTrace } from '../../src/trace/flows.js';
@@ -119,5 +123,35 @@ describe('wirebox trace (the command)', () => {
     const r = cli('--flow', 'sctp');
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^wirebox: --flow sctp: no flow matches; the flows are: 1 arp/);
+  });
+});
+
+describe('annotated pcapng', () => {
+  const haveTshark = toolAvailable('tshark');
+  it.runIf(haveTshark)('tshark shows frame.comment on the NAT-ed frames, the drop on its frame, and the file stays clean', () => {
+    const out = mkdtempSync(join(tmpdir(), 'wirebox-trace-png-'));
+    const { files } = runPlan(loadPlan(undefined), out, { pcapng: true });
+    const frames = tsharkFrames(files[0]!);
+    const commented = frames.filter((f) => f.comment !== '');
+    const masq = commented.find((f) => /dh: POSTROUTING nat MASQUERADE 172\.17\.0\.2:\d+ → 192\.0\.2\.10:\d+/.test(f.comment))!;
+    expect(masq.ifName).toBe('dh.eth0');
+    const [, a, b] = /172\.17\.0\.2:(\d+) → 192\.0\.2\.10:(\d+)/.exec(masq.comment)!;
+    expect(a).toBe(b);
+    expect(commented.some((f) => f.ifName === 'dh.docker0' && /dh: PREROUTING conntrack de-NAT 192\.0\.2\.10:\d+ → 172\.17\.0\.2:\d+/.test(f.comment))).toBe(true);
+    // frames nothing happened to carry none (the container's own, the server's)
+    expect(commented.every((f) => f.ifName.startsWith('dh.'))).toBe(true);
+    expect(tsharkProblems(files[0]!)).toEqual([]);
+
+    const out2 = mkdtempSync(join(tmpdir(), 'wirebox-trace-png-'));
+    const drop = runPlan(loadPlan(join(ROOT, 'fixtures/scenarios/docker-direct-routing.yaml')), out2, { pcapng: true });
+    const dropped = tsharkFrames(drop.files[0]!).filter((f) => f.comment.includes('dropped after this capture'));
+    expect(dropped.length).toBeGreaterThan(0);
+    expect(dropped[0]!.ifName).toBe('dh.eth0');
+    expect(dropped[0]!.comment).toBe('dh: PREROUTING raw DROP by -A PREROUTING -d 172.17.0.2/32 ! -i docker0 -j DROP, dropped after this capture');
+
+    const out3 = mkdtempSync(join(tmpdir(), 'wirebox-trace-png-'));
+    const bare = runPlan(loadPlan(undefined), out3, { pcapng: true, comments: false });
+    expect(tsharkFrames(bare.files[0]!).filter((f) => f.comment !== '')).toEqual([]);
+    expect(tsharkFrames(bare.files[0]!).length).toBe(frames.length);
   });
 });
