@@ -52,7 +52,7 @@ function checkUnique(streams: CaptureStream[], where: string): void {
   }
 }
 
-/** capture name → role from a folder's interfaces.json (written by `wirebox run`/`real`), or null. */
+/** capture name → role from a folder's interfaces.json (written by `wirebox run`), or null. */
 function folderRoles(dir: string): Map<string, string> | null {
   const file = join(dir, ROLES_FILE);
   if (!existsSync(file)) return null;

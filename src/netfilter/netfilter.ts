@@ -15,6 +15,7 @@
 // A packet that leaves by `lo` keeps its entry for its way back in, as an skb keeps its _nfct over
 // loopback_xmit.
 
+import { getU32 } from '../wire/bytes.js';
 import type { IptablesPlan } from '../plan/plan.js';
 import { formatIpv4 } from '../wire/addr.js';
 import type { Engine } from '../sim/engine.js';
@@ -26,7 +27,7 @@ import {
 } from './conntrack.js';
 import { Hook, Verdict, type NetfilterHost, type PacketFilter } from './hooks.js';
 import { MANIP_DST, MANIP_SRC, Nat, NatRangeRt } from './nat.js';
-import type { TableName } from './iptables-save.js';
+import type { TableName } from '../plan/iptables-save.js';
 import {
   CT_DNAT, CT_ESTABLISHED, CT_INVALID, CT_NEW, CT_RELATED, CT_SNAT, CompiledTable, REJECT_KINDS, T_ACCEPT, T_DNAT, T_DROP,
   T_MASQUERADE, T_REDIRECT, T_REJECT, T_SNAT, newWalkStack, walkTable, type PacketFacts, type WalkResult,
@@ -512,8 +513,8 @@ export class Netfilter implements PacketFilter {
     const proto = b[inner + 9]!;
     const il4 = inner + ihl;
     const il4avail = avail - ihl;
-    const src = readU32(b, inner + 12);
-    const dst = readU32(b, inner + 16);
+    const src = getU32(b, inner + 12);
+    const dst = getU32(b, inner + 16);
     const t = this.orig;
     if (proto === PROTO_TCP || proto === PROTO_UDP) {
       if (il4avail < 8) {
@@ -588,7 +589,7 @@ export class Netfilter implements PacketFilter {
           const hasPorts = r.portMin !== 0;
           if (v === T_MASQUERADE) {
             if (hook !== Hook.POSTROUTING) return true; // iptables allows it only there
-            const addr = this.host.masqueradeSource(outDev, readU32(b, l3 + 16));
+            const addr = this.host.masqueradeSource(outDev, getU32(b, l3 + 16));
             if (addr === 0) {
               this.drops.natDrop++;
               return false;
@@ -673,8 +674,8 @@ export class Netfilter implements PacketFilter {
     const f = this.facts;
     f.inDev = inDev;
     f.outDev = outDev;
-    f.src = readU32(b, l3 + 12);
-    f.dst = readU32(b, l3 + 16);
+    f.src = getU32(b, l3 + 12);
+    f.dst = getU32(b, l3 + 16);
     f.proto = b[l3 + 9]!;
     const ihl = (b[l3]! & 0x0f) << 2;
     const fragOff = ((b[l3 + 6]! << 8) | b[l3 + 7]!) & 0x1fff;
@@ -742,8 +743,4 @@ export class Netfilter implements PacketFilter {
 
 function readI32(b: Uint8Array, at: number): number {
   return (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
-}
-
-function readU32(b: Uint8Array, at: number): number {
-  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 }

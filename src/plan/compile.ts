@@ -11,6 +11,7 @@ import { planVms } from '../vm/model.js';
 import { inSubnet, parseCidr } from '../wire/addr.js';
 import type { TrafficPlan, WorldPlan } from './plan.js';
 import { randomLocalMac } from './ids.js';
+import { selectCaptures } from './capture.js';
 import { addInterface, addNamespace, getNs, servicePlan, tablesOf, type PlanContext, newContext } from './world.js';
 
 export function compilePlan(s: Scenario): WorldPlan {
@@ -20,6 +21,11 @@ export function compilePlan(s: Scenario): WorldPlan {
   for (const h of s.hosts) planVms(ctx, h);
   checkServices(ctx);
   ctx.plan.traffic = s.traffic.map((t) => planTraffic(ctx, t));
+  const globs = s.capture.interfaces;
+  if (globs !== null) {
+    const unmatched = selectCaptures(ctx.plan, globs.map((g) => g.glob));
+    if (unmatched.length) throw ScenarioError.at(globs.find((g) => g.glob === unmatched[0]!.glob)!.where, unmatched[0]!.problem);
+  }
   return ctx.plan;
 }
 
@@ -27,7 +33,7 @@ function planHost(ctx: PlanContext, h: HostSpec): void {
   const ns = addNamespace(ctx, h.name, 'host', h.forward);
   for (const i of h.interfaces) {
     const mac = i.mac ?? randomLocalMac(ctx.rng.fork(`mac:${h.name}.${i.name}`));
-    addInterface(ns, { kind: 'nic', wire: i.wire }, i.name, mac, { mtu: i.mtu, addrs: [...i.ip] });
+    addInterface(ns, { kind: 'nic', wire: i.wire }, i.name, mac, { mtu: i.mtu, addrs: [...i.ip], offload: i.offload });
   }
   for (const r of h.routes) ns.routes.push({ to: r.to, via: r.via, dev: r.dev, src: null });
   for (const s of h.services) ns.services.push(servicePlan(h.name, s));

@@ -3,7 +3,7 @@
 // network id (br-105e1a044afd), so two runs of one scenario with different seeds, or the emulator and a
 // real run of a changed file, name the same interface differently. Its role does not change: the node it
 // is on and what it leads to — a veth's peer (the container's eth0), a bridge's addresses and the
-// peers of its ports. `wirebox run`/`real` write the roles beside the captures (interfaces.json) and
+// peers of its ports. `wirebox run` writes the roles beside the captures (interfaces.json) and
 // `wirebox compare` pairs two folders' captures by role where their names differ.
 
 import type { InterfacePlan, WorldPlan } from './plan.js';

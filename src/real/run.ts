@@ -9,12 +9,11 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { ROLES_FILE, rolesJson } from '../plan/roles.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { trafficEndNs, type NamespacePlan, type WorldPlan } from '../plan/plan.js';
-import { formatIptablesSave } from '../netfilter/iptables-save.js';
+import { formatIptablesSave } from '../plan/iptables-save.js';
 import { readCaptureFile } from '../capture/reader.js';
 import { PcapngWriter } from '../capture/pcapng.js';
 import { AGENT_PY } from './agent.js';
@@ -56,6 +55,7 @@ export function toolsNeeded(plan: WorldPlan): ToolNeed[] {
   ];
   if (plan.traffic.some((t) => t.kind === 'ping')) needs.push({ cmd: 'ping', pkg: 'iputils-ping' });
   if (plan.slirps.length > 0) needs.push({ cmd: 'slirp4netns', pkg: 'slirp4netns' });
+  if (plan.namespaces.some((n) => n.interfaces.some((i) => i.offload === false))) needs.push({ cmd: 'ethtool', pkg: 'ethtool' });
   if (plan.namespaces.some((n) => n.dhcpClient.length > 0)) {
     needs.push({ cmd: 'dnsmasq', pkg: 'dnsmasq-base' }, { cmd: 'dhclient', pkg: 'isc-dhcp-client' });
   }
@@ -333,7 +333,6 @@ export async function runReal(plan: WorldPlan, opts: RealOptions): Promise<RealR
       for (const f of files) rmSync(join(stage, f));
       files.splice(0, files.length, name);
     }
-    writeFileSync(join(stage, ROLES_FILE), rolesJson(plan)); // as `run` does: roles for compare
     mkdirSync(opts.outDir, { recursive: true });
     for (const f of readdirSync(stage)) renameSync(join(stage, f), join(opts.outDir, f));
     return { files, logs };

@@ -20,6 +20,7 @@ import {
   type Schema,
 } from './schema.js';
 import type { MapVal } from './tree.js';
+import { isCaptureGlob } from './glob.js';
 import { entry, get } from './tree.js';
 import {
   formatCidr,
@@ -34,6 +35,7 @@ import {
   parseDuration,
   parseHostPort,
   parsePortMapping,
+  parsePublish,
 } from './values.js';
 
 // ---- names -------------------------------------------------------------------------------------------
@@ -179,6 +181,7 @@ const interfaceSchema = obj('an interface', {
   ip: opt(oneOrList(ifaceCidr)),
   mac: opt(mac),
   mtu: opt(int(68, 65535, 'an MTU 68-65535')),
+  offload: opt(bool()),
 });
 
 const routeSchema = obj(
@@ -214,8 +217,14 @@ const containerNetwork = str(
   (s) => ['bridge', 'host', 'none'].includes(s) || (s.startsWith('container:') && isNodeName(s.slice(10))) || dockerNetworkNameProblem(s) === null,
 );
 
+const publishMapping = str(
+  'a port mapping like "8080:80", "5353:53/udp", "127.0.0.1:8080:80", "80", "127.0.0.1::80" or "8000-8001:80-81"',
+  (s) => parsePublish(s) !== null,
+);
+
 const dockerSchema = obj('docker', {
-  engine: opt(oneOf([27, 28])),
+  engine: opt(oneOf([27, 28, 29])),
+  'userland-proxy': opt(bool()),
   networks: opt(
     mapOf(
       'a mapping of network names to networks',
@@ -225,6 +234,7 @@ const dockerSchema = obj('docker', {
           subnet: opt(networkCidr),
           gateway: opt(ipv4),
           bridge: opt(ifnameValue),
+          internal: opt(bool()),
         }),
         macvlan: obj('a macvlan network', {
           parent: req(ifnameValue),
@@ -242,7 +252,7 @@ const dockerSchema = obj('docker', {
         network: opt(containerNetwork),
         ip: opt(ipv4),
         mac: opt(mac),
-        publish: opt(listOf('a list of port mappings like ["8080:80"]', portMapping)),
+        publish: opt(listOf('a list of port mappings like ["8080:80"]', publishMapping)),
         services: opt(services),
       }),
     ),
@@ -319,4 +329,9 @@ export const scenarioSchema: Schema = obj('a scenario', {
   wires: opt(mapOf('a mapping of wire names to wires', wireNameProblem, obj('a wire', { latency: opt(duration) }))),
   hosts: req(mapOf('a mapping of host names to hosts', nodeNameProblem, hostSchema)),
   traffic: opt(listOf('a list of traffic entries', trafficSchema)),
+  capture: opt(
+    obj('a capture selection', {
+      interfaces: opt(listOf('a list of interface globs like dh.eth0 or "*.eth0"', str('an interface glob like dh.eth0 or "*.eth0" (letters, digits, ".", "-", "_", "*", "?")', isCaptureGlob))),
+    }),
+  ),
 });

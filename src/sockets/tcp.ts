@@ -8,21 +8,22 @@
 //                                            (IP: ttl 64, id 0, DF, no TCP options)
 //
 // API (one Tcp per namespace, registered with the Host for protocol 6):
-//   const tcp = new Tcp(host)                       // host: Ipv4Sender (its Icmp errors reach tcp too)
+//   const tcp = new Tcp(host); host.setTransport(6, tcp)   // host: Ipv4Sender (src/sockets/inet.ts does this)
 //   tcp.listen({ addr, port, reuseport?, reuseaddr? }, (conn) => { conn.handlers = {...} }) → TcpListener
 //   tcp.connect({ dst, dport, src?, sport?, reuseaddr? }, { onConnect, onData, onPeerClose, onClose,
 //               onError(reason: 'refused' | 'timeout' | 'reset' | 'unreachable') }) → TcpConnection
 //   conn.send(bytes) · conn.close() · conn.shutdown() · conn.abort() · conn.noDelay · conn.state
 //   bind refusals throw TcpError with code EADDRINUSE / EADDRNOTAVAIL / EINVAL.
 
-import type { Ipv4Sender, L4Header, TransportProtocol } from './transport.js';
+import type { IcmpErrorInfo, Ipv4Sender, L4Header, RxInfo, TransportProtocol } from './transport.js';
 import { L4_OFFSET } from './transport.js';
 import type { Prng } from '../sim/prng.js';
-import type { IcmpErrorInfo } from '../stack/icmp.js';
+import { PACKET_HOST } from '../devices/device.js';
 import { fillTcpChecksum, l4ChecksumStatus } from '../wire/checksum.js';
 import { IPV4 } from '../wire/ipv4.js';
 import { TCP } from '../wire/tcp.js';
-import { ACK, FIN, RST, SYN, TCP_HEADER_LEN, newParsedOptions, parseOptions, readU32, seqAdd, writeHeader } from './tcp-wire.js';
+import { ACK, FIN, RST, SYN, TCP_HEADER_LEN, newParsedOptions, parseOptions, seqAdd, writeHeader } from './tcp-wire.js';
+import { getU32 } from '../wire/bytes.js';
 import { DEFAULT_TTL, EPHEMERAL_HIGH, EPHEMERAL_LOW, IPPROTO_TCP } from './tcp-const.js';
 import { TcpConnection, type Segment, type TcpHandlers, type TcpOwner } from './tcp/conn.js';
 import { fmix32 } from '../sim/hash.js';
@@ -120,9 +121,6 @@ export class Tcp implements TransportProtocol, TcpOwner {
 
   constructor(readonly ip: Ipv4Sender) {
     this.rng = ip.rng.fork('tcp');
-    // The Host (src/stack) hands ICMP errors to the transports registered with its Icmp.
-    const icmp = (ip as { icmp?: { errorHandlers?: ((e: IcmpErrorInfo) => void)[] } }).icmp;
-    icmp?.errorHandlers?.push((e) => this.icmpError(e));
     this.hashKey1 = this.rng.u32();
     this.hashKey2 = this.rng.u32();
     this.ehashKey = this.rng.u32();
@@ -218,8 +216,14 @@ export class Tcp implements TransportProtocol, TcpOwner {
 
   // ================================================================ input (tcp_v4_rcv)
 
-  input(slot: number, l3off: number, l4off: number, l4len: number): void {
+  /** tcp_v4_rcv. Takes the slot's reference. `rx` absent (a test rig without a stack): PACKET_HOST. */
+  input(slot: number, l3off: number, l4off: number, l4len: number, rx?: RxInfo): void {
     const pool = this.ip.engine.pool;
+    // TCP never takes link-layer or IP broadcasts (tcp_v4_rcv drops pkt_type != PACKET_HOST).
+    if (rx !== undefined && rx.pktType !== PACKET_HOST) {
+      pool.release(slot);
+      return;
+    }
     try {
       this.receive(pool.bytes, pool.base(slot), l3off, l4off, l4len);
     } finally {
@@ -233,8 +237,8 @@ export class Tcp implements TransportProtocol, TcpOwner {
     const hlen = (b[off + TCP.DATA_OFFSET]! >>> 4) << 2;
     if (hlen < TCP_HEADER_LEN || hlen > l4len) return;
     const ipOff = base + l3off;
-    const src = readU32(b, ipOff + IPV4.SRC);
-    const dst = readU32(b, ipOff + IPV4.DST);
+    const src = getU32(b, ipOff + IPV4.SRC);
+    const dst = getU32(b, ipOff + IPV4.DST);
     // A bad checksum is dropped; the offload placeholder of a locally built packet passes (CHECKSUM_PARTIAL).
     if (l4ChecksumStatus(b, off, l4len, src, dst, IPPROTO_TCP) === 'bad') return;
     const s = this.seg;
@@ -244,8 +248,8 @@ export class Tcp implements TransportProtocol, TcpOwner {
     s.dst = dst;
     s.sport = (b[off + TCP.SRC_PORT]! << 8) | b[off + TCP.SRC_PORT + 1]!;
     s.dport = (b[off + TCP.DST_PORT]! << 8) | b[off + TCP.DST_PORT + 1]!;
-    s.seq = readU32(b, off + TCP.SEQ);
-    s.ack = readU32(b, off + TCP.ACK);
+    s.seq = getU32(b, off + TCP.SEQ);
+    s.ack = getU32(b, off + TCP.ACK);
     s.flags = b[off + TCP.FLAGS]! & 0x3f;
     s.window = (b[off + TCP.WINDOW]! << 8) | b[off + TCP.WINDOW + 1]!;
     s.dataOff = off + hlen;
@@ -290,7 +294,7 @@ export class Tcp implements TransportProtocol, TcpOwner {
    * note a soft error (IP_RECVERR is off), which changes nothing on the wire — except
    * fragmentation-needed, which lowers the path MTU and re-sends what no longer fits.
    */
-  icmpError(e: IcmpErrorInfo): void {
+  err(e: IcmpErrorInfo): void {
     if (e.proto !== IPPROTO_TCP) return;
     const conn = this.lookupEstablished(e.src, e.sport, e.dst, e.dport);
     if (conn) conn.icmpError(e.type, e.code, e.info);
