@@ -185,21 +185,21 @@ export class Netfilter implements PacketFilter {
   /** The per-packet trace (src/trace), null when off: then `hook` is one null check more. */
   tracer: NetfilterTracer | null = null;
 
-  hook(hook: Hook, slot: number, l3off: number, inDev: string, outDev: string): Verdict {
-    if (this.tracer === null) return this.run(hook, slot, l3off, inDev, outDev);
-    return this.tracedHook(this.tracer, hook, slot, l3off, inDev, outDev);
+  hook(hook: Hook, slot: number, l3rel: number, inDev: string, outDev: string): Verdict {
+    if (this.tracer === null) return this.run(hook, slot, l3rel, inDev, outDev);
+    return this.tracedHook(this.tracer, hook, slot, l3rel, inDev, outDev);
   }
 
   /** `hook` while a trace is recorded: the packet before and after, the conntrack state it has there,
    *  and for a drop the counter that counted it (the rule that decided comes through `walked`). */
-  private tracedHook(tr: NetfilterTracer, hook: Hook, slot: number, l3off: number, inDev: string, outDev: string): Verdict {
+  private tracedHook(tr: NetfilterTracer, hook: Hook, slot: number, l3rel: number, inDev: string, outDev: string): Verdict {
     // what the packet carries in (INPUT, FORWARD, POSTROUTING: attached at PREROUTING/OUTPUT)
     const pre = hook === Hook.PREROUTING || hook === Hook.OUTPUT;
     const ctBefore = pre ? null : this.traceCt(slot);
     const d = this.drops;
     const counts = [d.tableFull, d.rawDrop, d.filterDrop, d.filterReject, d.natDrop, d.insertFailed];
-    tr.hookStart(hook, slot, l3off, inDev, outDev);
-    const v = this.run(hook, slot, l3off, inDev, outDev);
+    tr.hookStart(hook, slot, l3rel, inDev, outDev);
+    const v = this.run(hook, slot, l3rel, inDev, outDev);
     // PREROUTING and OUTPUT attach the entry (a drop there lets it go: raw runs before conntrack)
     const ct = pre ? (v === Verdict.ACCEPT ? this.traceCt(slot) : null) : ctBefore;
     let why: string | null = null;
@@ -208,7 +208,7 @@ export class Netfilter implements PacketFilter {
       const k = now.findIndex((n, i) => n !== counts[i]);
       why = k >= 0 ? DROP_REASONS[k]! : 'dropped';
     }
-    tr.hookEnd(hook, slot, l3off, v, ct, why);
+    tr.hookEnd(hook, slot, l3rel, v, ct, why);
     return v;
   }
 
@@ -222,10 +222,10 @@ export class Netfilter implements PacketFilter {
     return { state, connection: `${c.proto} ${c.from} → ${c.to}`, reply: info >= IP_CT_ESTABLISHED_REPLY, snat: c.snat, dnat: c.dnat };
   }
 
-  private run(hook: Hook, slot: number, l3off: number, inDev: string, outDev: string): Verdict {
+  private run(hook: Hook, slot: number, l3rel: number, inDev: string, outDev: string): Verdict {
     const pool = this.engine.pool;
     const bytes = pool.bytes;
-    const l3 = pool.base(slot) + l3off;
+    const l3 = pool.base(slot) + l3rel;
     if (slot >= this.skbEntry.length) this.growSlots(Math.max(slot + 1, pool.slots));
     // The raw table runs first at PREROUTING and OUTPUT, before conntrack (NF_IP_PRI_RAW).
     if ((hook === Hook.PREROUTING || hook === Hook.OUTPUT) && this.rawTable !== null && !this.rawHook(hook, slot, bytes, l3, inDev, outDev)) {
@@ -236,7 +236,7 @@ export class Netfilter implements PacketFilter {
       if (hook === Hook.PREROUTING || hook === Hook.POSTROUTING) return Verdict.ACCEPT;
       this.skbEntry[slot] = ASSOC_NONE;
       this.skbFlags[slot] = 0;
-      return this.filterHook(hook, slot, bytes, l3, l3off, inDev, outDev) ? Verdict.ACCEPT : Verdict.DROP;
+      return this.filterHook(hook, slot, bytes, l3, l3rel, inDev, outDev) ? Verdict.ACCEPT : Verdict.DROP;
     }
     switch (hook) {
       case Hook.PREROUTING: {
@@ -252,12 +252,12 @@ export class Netfilter implements PacketFilter {
         return Verdict.ACCEPT;
       }
       case Hook.INPUT: {
-        if (!this.filterHook(Hook.INPUT, slot, bytes, l3, l3off, inDev, outDev)) return this.dropped(slot);
+        if (!this.filterHook(Hook.INPUT, slot, bytes, l3, l3rel, inDev, outDev)) return this.dropped(slot);
         if (!this.natHook(Hook.INPUT, MANIP_SRC, slot, bytes, l3, inDev, outDev)) return this.dropped(slot);
         return this.confirm(slot, false);
       }
       case Hook.FORWARD:
-        if (!this.filterHook(Hook.FORWARD, slot, bytes, l3, l3off, inDev, outDev)) return this.dropped(slot);
+        if (!this.filterHook(Hook.FORWARD, slot, bytes, l3, l3rel, inDev, outDev)) return this.dropped(slot);
         return Verdict.ACCEPT;
       case Hook.OUTPUT: {
         this.detach(slot);
@@ -275,7 +275,7 @@ export class Netfilter implements PacketFilter {
           return this.dropped(slot);
         }
         if (!this.natHook(Hook.OUTPUT, MANIP_DST, slot, bytes, l3, inDev, outDev)) return this.dropped(slot);
-        if (!this.filterHook(Hook.OUTPUT, slot, bytes, l3, l3off, inDev, outDev)) return this.dropped(slot);
+        if (!this.filterHook(Hook.OUTPUT, slot, bytes, l3, l3rel, inDev, outDev)) return this.dropped(slot);
         return Verdict.ACCEPT;
       }
       case Hook.POSTROUTING: {
@@ -644,7 +644,7 @@ export class Netfilter implements PacketFilter {
 
   // ---- filter ------------------------------------------------------------------------------------
 
-  private filterHook(hook: Hook, slot: number, b: Uint8Array, l3: number, l3off: number, inDev: string, outDev: string): boolean {
+  private filterHook(hook: Hook, slot: number, b: Uint8Array, l3: number, l3rel: number, inDev: string, outDev: string): boolean {
     const table = this.filterTable;
     if (table === null) return true;
     const chain = FILTER_CHAIN[hook]!;
@@ -660,7 +660,7 @@ export class Netfilter implements PacketFilter {
       const saved = this.rejectFrom;
       this.rejectFrom = slot;
       try {
-        this.host.reject(kind, slot, l3off, inDev);
+        this.host.reject(kind, slot, l3rel, inDev);
       } finally {
         this.rejectFrom = saved;
       }
