@@ -11,6 +11,7 @@ import { planVms } from '../vm/model.js';
 import { inSubnet, parseCidr } from '../wire/addr.js';
 import type { TrafficPlan, WorldPlan } from './plan.js';
 import { randomLocalMac } from './ids.js';
+import { replyBytes, serviceFor } from './expect.js';
 import { addInterface, addNamespace, getNs, servicePlan, tablesOf, type PlanContext, newContext } from './world.js';
 
 export function compilePlan(s: Scenario): WorldPlan {
@@ -145,7 +146,12 @@ function planTraffic(ctx: PlanContext, t: TrafficSpec): TrafficPlan {
     case 'udp': {
       // A client's fields are the same for both; only `send` differs in type (TCP may send nothing).
       const client = { ...common, dport: t.port, sport: t.sport, bind: t.bind, timeoutNs: t.timeoutNs };
-      return t.kind === 'tcp' ? { kind: 'tcp', ...client, send: t.send } : { kind: 'udp', ...client, send: t.send };
+      if (t.kind === 'udp') return { kind: 'udp', ...client, send: t.send };
+      const expectBytes = t.expect ?? replyBytes(serviceFor(ctx.plan, ns, dst, t.port, 'tcp'), t.send);
+      if (t.requests > 1 && expectBytes === null) {
+        throw ScenarioError.at(t.where, `requests: ${t.requests} needs to know where one reply ends: no service of this scenario answers ${dst}:${t.port}, so give expect: SIZE`);
+      }
+      return { kind: 'tcp', ...client, send: t.send, requests: t.requests, expectBytes };
     }
   }
 }

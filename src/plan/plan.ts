@@ -12,6 +12,8 @@
 
 export type { CidrString, Ipv4String, MacString } from '../wire/addr.js';
 import type { CidrString, Ipv4String, MacString } from '../wire/addr.js';
+import type { Payload } from '../wire/payload.js';
+export type { Payload } from '../wire/payload.js';
 
 export interface WorldPlan {
   /** Scenario name (the pcapng file name with --pcapng). */
@@ -162,8 +164,9 @@ export interface ServicePlan {
   port: number;
   /** "0.0.0.0" for the wildcard. */
   bind: Ipv4String;
-  /** Bytes (as a JS string, UTF-8 encoded on the wire) sent in answer to each read; null with echo. */
-  reply: string | null;
+  /** Sent in answer to each read (a string is UTF-8 encoded on the wire; see src/wire/payload.ts);
+   *  null with echo. */
+  reply: Payload | null;
   echo: boolean;
   reuseport: boolean;
 }
@@ -192,7 +195,12 @@ export interface TcpClientPlan extends TrafficCommon {
   kind: 'tcp';
   dport: number;
   /** null: connect and close without sending. */
-  send: string | null;
+  send: Payload | null;
+  /** Keep-alive: send and read the whole reply this many times on one connection. */
+  requests: number;
+  /** Reply bytes per request: the scenario's `expect`, else what the described service the connection
+   *  reaches answers (src/plan/expect.ts); null: read until the peer closes or the timeout. */
+  expectBytes: number | null;
   sport: number | null;
   bind: Ipv4String | null;
   timeoutNs: number;
@@ -201,7 +209,7 @@ export interface TcpClientPlan extends TrafficCommon {
 export interface UdpClientPlan extends TrafficCommon {
   kind: 'udp';
   dport: number;
-  send: string;
+  send: Payload;
   sport: number | null;
   bind: Ipv4String | null;
   timeoutNs: number;

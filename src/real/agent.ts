@@ -24,6 +24,38 @@ def out(line):
 def enc(s):
     return s.encode("utf-8")
 
+# Payloads as src/wire/payload.ts: a string, {"size": N} (N bytes of the pattern) or {"hex": "…"}.
+PATTERN = b"0123456789abcdef"
+CHUNK = 4 << 20  # src/world/stream.ts SNDBUF: one write for a payload that fits the send buffer
+
+def plen(p):
+    if isinstance(p, str):
+        return len(enc(p))
+    return p["size"] if "size" in p else len(p["hex"]) // 2
+
+def pchunks(p):
+    """The payload in pieces of at most CHUNK bytes, made as they are sent (a sized payload is never
+    held whole)."""
+    if isinstance(p, str):
+        yield enc(p)
+    elif "hex" in p:
+        yield bytes.fromhex(p["hex"])
+    else:
+        block = PATTERN * (CHUNK // 16)
+        left = p["size"]
+        while left > 0:
+            n = min(left, CHUNK)
+            yield block[:n]
+            left -= n
+
+def pbytes(p):
+    return b"".join(pchunks(p))
+
+def send_payload(s, p):
+    # one sendall for a payload up to CHUNK (one write, as the emulator makes it), pieces beyond
+    for c in pchunks(p):
+        s.sendall(c)
+
 # ---- services ----
 sel = selectors.DefaultSelector()
 
@@ -45,6 +77,22 @@ def udp_service(svc):
     s.setblocking(False)
     sel.register(s, selectors.EVENT_READ, ("udp", svc))
 
+def tcp_conn(c, svc):
+    # Answer each read with the reply (or the same bytes), close once the peer has closed.
+    try:
+        while True:
+            data = c.recv(65536)
+            if not data:
+                break
+            if svc["echo"]:
+                c.sendall(data)
+            else:
+                send_payload(c, svc["reply"])
+    except OSError as e:
+        out("log service %s error %s" % (svc["name"], e))
+    finally:
+        c.close()
+
 def serve():
     while True:
         for key, _ in sel.select():
@@ -53,18 +101,11 @@ def serve():
             try:
                 if kind == "listen":
                     c, _ = s.accept()
-                    c.setblocking(False)
-                    sel.register(c, selectors.EVENT_READ, ("conn", svc))
-                elif kind == "conn":
-                    data = s.recv(65536)
-                    if not data:
-                        sel.unregister(s)
-                        s.close()
-                    else:
-                        s.sendall(data if svc["echo"] else enc(svc["reply"]))
+                    c.setblocking(True)
+                    threading.Thread(target=tcp_conn, args=(c, svc), daemon=True).start()
                 elif kind == "udp":
                     data, peer = s.recvfrom(65536)
-                    s.sendto(data if svc["echo"] else enc(svc["reply"]), peer)
+                    s.sendto(data if svc["echo"] else pbytes(svc["reply"]), peer)
             except OSError as e:
                 out("log service %s error %s" % (svc["name"], e))
                 try:
@@ -75,21 +116,34 @@ def serve():
 
 # ---- traffic ----
 def t_tcp(t):
+    # connect; requests x (send, read the whole reply: expectBytes, else until the peer closes); close.
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     timeout = t["timeoutNs"] / 1e9
+    what = "tcp %s:%d" % (t["dst"], t["dport"])
+    got = 0
     try:
         if t["bind"] is not None or t["sport"] is not None:
             s.bind((t["bind"] or "0.0.0.0", t["sport"] or 0))
         s.settimeout(timeout)
         s.connect((t["dst"], t["dport"]))
-        if t["send"] is not None:
-            s.sendall(enc(t["send"]))
-            data = s.recv(65536)
-            out("log tcp %s:%d reply %d bytes" % (t["dst"], t["dport"], len(data)))
-        else:
-            out("log tcp %s:%d connected" % (t["dst"], t["dport"]))
+        if t["send"] is None:
+            out("log %s connected" % what)
+            return
+        expect = t["expectBytes"]
+        for _ in range(t["requests"]):
+            send_payload(s, t["send"])
+            want = got + expect if expect is not None else None
+            while want is None or got < want:
+                data = s.recv(65536 if want is None else min(65536, want - got))
+                if not data:
+                    break
+                got += len(data)
+            if want is not None and got < want:
+                break
+        total = None if t["expectBytes"] is None else t["expectBytes"] * t["requests"]
+        out("log %s reply %d bytes%s" % (what, got, "" if total is None or got >= total else " of %d (short)" % total))
     except OSError as e:
-        out("log tcp %s:%d %s" % (t["dst"], t["dport"], e))
+        out("log %s %s after %d bytes" % (what, e, got))
     finally:
         s.close()
 
@@ -99,7 +153,7 @@ def t_udp(t):
         if t["bind"] is not None or t["sport"] is not None:
             s.bind((t["bind"] or "0.0.0.0", t["sport"] or 0))
         s.settimeout(t["timeoutNs"] / 1e9)
-        s.sendto(enc(t["send"]), (t["dst"], t["dport"]))
+        s.sendto(pbytes(t["send"]), (t["dst"], t["dport"]))
         data = s.recv(65536)
         out("log udp %s:%d reply %d bytes" % (t["dst"], t["dport"], len(data)))
     except OSError as e:

@@ -3,6 +3,7 @@
 // across hosts, containers and VMs; references to wires, interfaces, networks, containers and nodes;
 // overlapping subnets; ports taken twice (EADDRINUSE) — each reported at the place it was written.
 
+import { payloadLength } from '../wire/payload.js';
 import type { ScenarioIssue } from './errors.js';
 import { get, type MapVal, type Pos, type SeqVal, type Val } from './tree.js';
 import type {
@@ -13,6 +14,7 @@ import type {
   HostSpec,
   InterfaceSpec,
   NatRuleSpec,
+  Payload,
   PublishSpec,
   RouteSpec,
   Scenario,
@@ -34,8 +36,10 @@ import {
   normaliseMac,
   parseCidr,
   parseDuration,
+  parseHex,
   parseHostPort,
   parsePortMapping,
+  parseSize,
   type Cidr,
 } from './values.js';
 
@@ -47,6 +51,7 @@ export const DOCKER_DEFAULT_BRIDGE = { name: 'bridge', ifname: 'docker0', subnet
 export const PING_DEFAULTS = { count: 1, intervalNs: 1e9, size: 56 } as const;
 export const TCP_TIMEOUT_NS = 10e9;
 export const UDP_TIMEOUT_NS = 2e9;
+export const MAX_DATAGRAM = 65507;
 
 // ---- reading validated values ------------------------------------------------------------------------
 
@@ -71,6 +76,16 @@ const durationOr = (m: MapVal, key: string, dflt: number): number => {
   const v = scalar(m, key);
   return v === undefined ? dflt : parseDuration(v)!;
 };
+/** `send` / `reply` as written: a string, `{ size }` (bytes) or `{ hex }` (normalised). */
+function payloadOr<T>(m: MapVal, key: string, dflt: T): Payload | T {
+  const v = get(m, key);
+  if (v === undefined) return dflt;
+  if (v.kind === 'scalar') return typeof v.value === 'string' ? v.value : dflt;
+  if (v.kind !== 'map') return dflt;
+  const size = scalar(v, 'size');
+  if (size !== undefined) return { size: parseSize(size)! };
+  return { hex: parseHex(String(scalar(v, 'hex') ?? ''))! };
+}
 const mapAt = (m: MapVal, key: string): MapVal | undefined => {
   const v = get(m, key);
   return v?.kind === 'map' ? v : undefined;
@@ -309,12 +324,18 @@ class Builder {
         proto,
         port,
         bind: strOr(m, 'bind', '0.0.0.0'), // the schema only accepts canonical dotted quads
-        reply: echo ? null : strOr(m, 'reply', null),
+        reply: echo ? null : this.servicePayload(m, `${path}[${i}]`, proto),
         echo,
         reuseport: boolOr(m, 'reuseport', false),
         where: this.where(m.pos, `${path}[${i}]`),
       };
     });
+  }
+
+  servicePayload(m: MapVal, path: string, proto: 'tcp' | 'udp'): Payload | null {
+    const p = payloadOr(m, 'reply', null);
+    if (proto === 'udp') this.checkDatagram(m, path, 'reply', p);
+    return p;
   }
 
   // ---- docker ------------------------------------------------------------------------------------
@@ -639,9 +660,30 @@ class Builder {
     const sport = numOr(m, 'sport', null);
     const bind = strOr(m, 'bind', null);
     if (kind === 'tcp') {
-      return { kind, ...common, port, send: strOr(m, 'send', null), sport, bind, timeoutNs: durationOr(m, 'timeout', TCP_TIMEOUT_NS) };
+      const expect = scalar(m, 'expect');
+      return {
+        kind,
+        ...common,
+        port,
+        send: payloadOr(m, 'send', null),
+        requests: numOr(m, 'requests', 1),
+        expect: expect === undefined ? null : parseSize(expect),
+        sport,
+        bind,
+        timeoutNs: durationOr(m, 'timeout', TCP_TIMEOUT_NS),
+      };
     }
-    return { kind, ...common, port, send: strOr(m, 'send', ''), sport, bind, timeoutNs: durationOr(m, 'timeout', UDP_TIMEOUT_NS) };
+    const send = payloadOr(m, 'send', '');
+    this.checkDatagram(m, path, 'send', send);
+    return { kind, ...common, port, send, sport, bind, timeoutNs: durationOr(m, 'timeout', UDP_TIMEOUT_NS) };
+  }
+
+  /** A UDP payload fits one datagram: 65535 - 8 (UDP header) - 20 (IPv4 header) bytes, as sendto(2)
+   *  refuses more with EMSGSIZE. */
+  checkDatagram(m: MapVal, path: string, key: string, p: Payload | null): void {
+    if (p !== null && payloadLength(p) > MAX_DATAGRAM) {
+      this.fail(this.whereOf(m, path, key), `a UDP datagram carries at most ${MAX_DATAGRAM} bytes, got ${payloadLength(p)} (sendto would fail with EMSGSIZE)`);
+    }
   }
 }
 

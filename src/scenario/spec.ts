@@ -15,6 +15,7 @@ import {
   oneOrList,
   opt,
   req,
+  scalarOrMap,
   str,
   type ObjectSchema,
   type Schema,
@@ -32,8 +33,10 @@ import {
   normaliseMac,
   parseCidr,
   parseDuration,
+  parseHex,
   parseHostPort,
   parsePortMapping,
+  parseSize,
 } from './values.js';
 
 // ---- names -------------------------------------------------------------------------------------------
@@ -110,7 +113,15 @@ const positiveDuration = custom(
   'a duration above zero like 200ms, 1s or 500us',
   (v) => (parseDuration(v) ?? 0) > 0,
 );
-const text = str('a string');
+const size = custom(['number', 'string'], 'a size like 1500, 64KiB or 1.5MB (B, KB, KiB, MB, MiB, GB, GiB)', (v) => parseSize(v) !== null);
+/** `send` / `reply`: a string, `{ size: SIZE }` (SIZE bytes of 0123456789abcdef repeated) or `{ hex: "…" }`. */
+const payload = scalarOrMap(
+  str('a string, { size: SIZE } or { hex: "…" }'),
+  byKey('a payload', {
+    size: obj('a sized payload', { size: req(size) }),
+    hex: obj('a hex payload', { hex: req(str('hex digits in pairs like "deadbeef"', (s) => parseHex(s) !== null)) }),
+  }),
+);
 const nodeRef = str('a node name (letters, digits, "-", "_")', isNodeName);
 const target = str('an IPv4 address like 192.0.2.1 or a node name', (s) => ipv4ToNum(s) !== null || isNodeName(s));
 const hostPort = str(
@@ -146,7 +157,7 @@ function serviceVariant(proto: 'tcp' | 'udp'): ObjectSchema {
     {
       [proto]: req(port),
       bind: opt(ipv4),
-      reply: opt(text),
+      reply: opt(payload),
       echo: opt(bool()),
       reuseport: opt(bool()),
       name: opt(str('a non-empty service name', (s) => s.length > 0)),
@@ -280,7 +291,9 @@ const trafficSchema = byKey('a traffic entry', {
     at: opt(duration),
     from: req(nodeRef),
     tcp: req(hostPort),
-    send: opt(text),
+    send: opt(payload),
+    expect: opt(size),
+    requests: opt(int(1, 1_000_000_000, 'a number of requests 1-1000000000')),
     sport: opt(port),
     bind: opt(ipv4),
     timeout: opt(positiveDuration),
@@ -289,7 +302,7 @@ const trafficSchema = byKey('a traffic entry', {
     at: opt(duration),
     from: req(nodeRef),
     udp: req(hostPort),
-    send: opt(text),
+    send: opt(payload),
     sport: opt(port),
     bind: opt(ipv4),
     timeout: opt(positiveDuration),

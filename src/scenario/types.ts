@@ -15,6 +15,8 @@
 
 export type { CidrString, Ipv4String, MacString } from '../wire/addr.js';
 import type { CidrString, Ipv4String, MacString } from '../wire/addr.js';
+import type { Payload } from '../wire/payload.js';
+export type { Payload } from '../wire/payload.js';
 
 /**
  * Where something was written: 1-based line and column, and its key path. For a named element (host,
@@ -126,7 +128,7 @@ export interface ServiceSpec {
   /** Default "0.0.0.0" (the wildcard). */
   bind: Ipv4String;
   /** Exactly one of `reply` and `echo` is given: reply is null when echo is true. */
-  reply: string | null;
+  reply: Payload | null;
   echo: boolean;
   reuseport: boolean;
   where: Where;
@@ -257,7 +259,11 @@ export interface TcpSpec extends TrafficCommon {
   kind: 'tcp';
   port: number;
   /** null: connect and close. */
-  send: string | null;
+  send: Payload | null;
+  /** `requests`: send/read this many times on one connection (keep-alive); default 1. */
+  requests: number;
+  /** `expect`: reply bytes per request; null: the described service's reply, else until the peer closes. */
+  expect: number | null;
   sport: number | null;
   bind: Ipv4String | null;
   /** Default 10s. */
@@ -268,7 +274,7 @@ export interface UdpSpec extends TrafficCommon {
   kind: 'udp';
   port: number;
   /** Default "" (an empty datagram). */
-  send: string;
+  send: Payload;
   sport: number | null;
   bind: Ipv4String | null;
   /** Default 2s. */

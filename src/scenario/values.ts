@@ -158,3 +158,24 @@ export function interfaceNameProblem(s: string): string | null {
 export function isScenarioName(s: string): boolean {
   return /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(s) && s.length <= 128;
 }
+
+const SIZE_UNITS: Record<string, number> = { '': 1, B: 1, KB: 1e3, KiB: 1024, MB: 1e6, MiB: 1024 ** 2, GB: 1e9, GiB: 1024 ** 3 };
+
+/** A byte count: a number, or a number with B, KB, KiB, MB, MiB, GB or GiB ("1.5MB", "64 KiB");
+ *  decimal units are powers of 1000, binary ones of 1024 (as iperf and coreutils spell them). The
+ *  result must be a whole number of bytes; null otherwise. */
+export function parseSize(v: unknown): number | null {
+  if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? v : null;
+  if (typeof v !== 'string') return null;
+  const m = /^([0-9]+(?:\.[0-9]+)?) ?(B|KB|KiB|MB|MiB|GB|GiB)?$/.exec(v);
+  if (!m) return null;
+  const n = Number(m[1]) * SIZE_UNITS[m[2] ?? '']!;
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+/** Hex digits in pairs, optionally separated by spaces or colons ("deadbeef", "de ad be ef"); the
+ *  bytes as a lower-case hex string without separators, or null. */
+export function parseHex(s: string): string | null {
+  const h = s.replace(/[\s:]/g, '');
+  return /^(?:[0-9a-fA-F]{2})*$/.test(h) ? h.toLowerCase() : null;
+}

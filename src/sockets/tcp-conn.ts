@@ -106,6 +106,9 @@ export interface TcpHandlers {
   /** The connection is finished for the application (closed, TIME_WAIT entered, reset or failed). */
   onClose?(conn: TcpConnection): void;
   onError?(reason: TcpErrorReason, conn: TcpConnection): void;
+  /** Acknowledged bytes left the send buffer (sk_write_space): a writer waiting for room may write
+   *  again. Called from inside ACK processing: schedule the write, do not send from here. */
+  onAcked?(conn: TcpConnection): void;
 }
 
 /** An incoming segment as the demultiplexer parsed it (one object reused for every segment). */
@@ -364,6 +367,12 @@ export class TcpConnection {
     this.writeSeq = seqAdd(this.writeSeq, bytes.length);
     this.pushEnds.push(this.writeSeq);
     if (this.state !== 'SYN_SENT' && this.state !== 'SYN_RECV') this.pushPending();
+  }
+
+  /** Bytes written and not yet acknowledged (the data part of sk_wmem_queued): what a writer compares
+   *  with its send buffer before writing more. */
+  get queuedBytes(): number {
+    return this.sndBufLen;
   }
 
   /** close(2): a FIN after the queued data (or nothing more to do), then the socket is orphaned. */
@@ -943,6 +952,7 @@ export class TcpConnection {
       this.sndBufLen -= drop;
       this.sndBufSeq = upto;
       if (this.sndBufLen === 0) this.sndBufStart = 0;
+      this.handlers.onAcked?.(this);
     }
     this.sndUna = ack;
     this.retransmits = 0;

@@ -10,12 +10,13 @@
 import type { NetDevice } from '../devices/device.js';
 import type { AnnouncePlan, DhcpServerPlan, InterfacePlan, ServicePlan, SlirpPlan, TrafficPlan } from '../plan/plan.js';
 import { Ping } from '../sockets/ping.js';
-import type { TcpConnection } from '../sockets/tcp-conn.js';
+import { payloadBytes } from '../wire/payload.js';
 import { formatIpv4, parseIpv4, parseMac } from '../wire/addr.js';
 import { Slirp, SlirpTap } from '../vm/slirp/slirp.js';
 import { DhcpServer } from '../vm/dhcp-server.js';
 import { DhcpClient } from '../vm/dhcp-client.js';
 import { CAPTURE_EPOCH_SEC } from './captures.js';
+import { tcpClient, tcpService } from './tcp-apps.js';
 import type { Namespace, World } from './world.js';
 
 export interface TrafficOutcome {
@@ -27,13 +28,12 @@ export interface TrafficOutcome {
   detail: string;
 }
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: false });
 
 /** `N bytes "text…"`: the length and a printable start of a reply, for the run summary. */
-function preview(b: Uint8Array): string {
+function preview(b: Uint8Array, length = b.length): string {
   const text = decoder.decode(b.subarray(0, 40)).replace(/[^\x20-\x7e]/g, (c) => (c === '\r' ? '\\r' : c === '\n' ? '\\n' : '.'));
-  return `${b.length} bytes "${text}${b.length > 40 ? '…' : ''}"`;
+  return `${length} bytes "${text}${length > 40 ? '…' : ''}"`;
 }
 
 export class Apps {
@@ -42,17 +42,13 @@ export class Apps {
   constructor(readonly world: World) {}
 
   service(ns: Namespace, svc: ServicePlan): void {
-    const answer = (data: Uint8Array): Uint8Array => (svc.echo ? data : encoder.encode(svc.reply ?? ''));
     if (svc.proto === 'udp') {
-      ns.host.udp.bind({ addr: svc.bind, port: svc.port, reuseport: svc.reuseport }, (data, _from, _port, reply) => reply(answer(data)));
+      // A datagram is at most 65507 bytes (the loader refuses more), so the reply is held whole.
+      const reply = payloadBytes(svc.reply ?? '');
+      ns.host.udp.bind({ addr: svc.bind, port: svc.port, reuseport: svc.reuseport }, (data, _from, _port, answer) => answer(svc.echo ? data : reply));
       return;
     }
-    ns.tcp.listen({ addr: parseIpv4(svc.bind), port: svc.port, reuseport: svc.reuseport }, (conn: TcpConnection) => {
-      conn.handlers = {
-        onData: (bytes, c) => c.send(answer(bytes)),
-        onPeerClose: (c) => c.close(),
-      };
-    });
+    tcpService(this.world.engine, ns.tcp, { addr: parseIpv4(svc.bind), port: svc.port, reuseport: svc.reuseport, reply: svc.reply, echo: svc.echo });
   }
 
   announce(ns: Namespace, a: AnnouncePlan): void {
@@ -133,7 +129,7 @@ export class Apps {
           sport: t.sport,
           dst: t.dst,
           dport: t.dport,
-          data: t.send,
+          data: payloadBytes(t.send),
           onDatagram: (data) => {
             if (answered) return;
             answered = true;
@@ -152,33 +148,23 @@ export class Apps {
       }
       case 'tcp': {
         const what = `tcp ${t.dst}:${t.dport}`;
-        let finished = false;
-        const finish = (result: string, detail: string) => {
-          if (finished) return;
-          finished = true;
-          this.record(t, what, result, detail);
+        const x = {
+          dst: parseIpv4(t.dst),
+          dport: t.dport,
+          src: t.bind ? parseIpv4(t.bind) : undefined,
+          sport: t.sport ?? undefined,
+          send: t.send,
+          requests: t.requests,
+          expectBytes: t.expectBytes,
+          timeoutNs: t.timeoutNs,
         };
-        const conn = ns.tcp.connect(
-          { dst: parseIpv4(t.dst), dport: t.dport, src: t.bind ? parseIpv4(t.bind) : undefined, sport: t.sport ?? undefined },
-          {
-            onConnect: (c) => {
-              if (t.send === null) {
-                finish('ok', 'connected');
-                c.close();
-              } else c.send(encoder.encode(t.send));
-            },
-            onData: (bytes, c) => {
-              finish('ok', `reply ${preview(bytes)}`);
-              c.close();
-            },
-            onPeerClose: (c) => c.close(),
-            onError: (reason) => finish(reason, reason === 'timeout' ? `no answer within ${t.timeoutNs / 1e9} s` : reason),
-          },
-        );
-        this.world.engine.after(t.timeoutNs, () => {
-          if (finished) return;
-          finish('timeout', `no ${conn.state === 'SYN_SENT' ? 'connection' : 'reply'} within ${t.timeoutNs / 1e9} s`);
-          conn.close();
+        tcpClient(this.world.engine, ns.tcp, x, (r) => {
+          if (t.send === null || (r.bytes === 0 && r.result !== 'ok' && r.result !== 'short')) {
+            this.record(t, what, r.result, r.detail);
+            return;
+          }
+          const reqs = t.requests > 1 ? `${t.requests} requests, ` : '';
+          this.record(t, what, r.result, `${reqs}reply ${preview(r.head, r.bytes)}${r.detail ? `; ${r.detail}` : ''}`);
         });
         return;
       }

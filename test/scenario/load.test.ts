@@ -84,6 +84,8 @@ describe('the SCENARIO.md complete example', () => {
           target: { kind: 'ip', ip: '192.0.2.1' },
           port: 80,
           send: 'GET / HTTP/1.0\r\n\r\n',
+          requests: 1,
+          expect: null,
           sport: null,
           bind: null,
           timeoutNs: 10e9,
@@ -139,7 +141,7 @@ describe('the real-capture fixtures', () => {
     expect(strip(s.traffic)).toEqual(shape<TrafficSpec[]>([
       {
         kind: 'tcp', index: 0, atNs: 0, from: 'ct1', target: { kind: 'ip', ip: '172.17.0.3' }, port: 8000,
-        send: GET, sport: null, bind: null, timeoutNs: 10e9,
+        send: GET, requests: 1, expect: null, sport: null, bind: null, timeoutNs: 10e9,
       },
     ]));
   });
@@ -283,7 +285,7 @@ traffic:
       { kind: 'ping', index: 0, atNs: 1.5e9, from: 'db', target: { kind: 'node', node: 'web' }, count: 3, intervalNs: 200e6, size: 1400 },
       {
         kind: 'tcp', index: 1, atNs: 250e3, from: 'r', target: { kind: 'node', node: 'db' }, port: 5432,
-        send: null, sport: 40000, bind: '10.0.0.1', timeoutNs: 3e9,
+        send: null, requests: 1, expect: null, sport: 40000, bind: '10.0.0.1', timeoutNs: 3e9,
       },
       {
         kind: 'udp', index: 2, atNs: 0, from: 'vm1', target: { kind: 'ip', ip: '192.0.2.1' }, port: 53,
