@@ -138,15 +138,15 @@ function planTraffic(ctx: PlanContext, t: TrafficSpec): TrafficPlan {
   const ns = ctx.nodeNs.get(t.from);
   if (ns === undefined) throw ScenarioError.at(t.where, `no node named ${t.from}`);
   const dst = t.target.kind === 'ip' ? t.target.ip : resolveNode(ctx, t.from, t.target.node, t.targetWhere);
-  const common = { atNs: t.atNs, node: t.from, ns, dst };
+  const common = { atNs: t.atNs, node: t.from, ns, dst, count: t.count, intervalNs: t.intervalNs, ttl: t.ttl };
   switch (t.kind) {
     case 'ping':
-      return { kind: 'ping', ...common, count: t.count, intervalNs: t.intervalNs, size: t.size };
+      return { kind: 'ping', ...common, size: t.size };
     case 'tcp':
     case 'udp': {
       // A client's fields are the same for both; only `send` differs in type (TCP may send nothing).
       const client = { ...common, dport: t.port, sport: t.sport, bind: t.bind, timeoutNs: t.timeoutNs };
-      if (t.kind === 'udp') return { kind: 'udp', ...client, send: t.send };
+      if (t.kind === 'udp') return { kind: 'udp', ...client, send: t.send, flows: t.flows };
       const expectBytes = t.expect ?? replyBytes(serviceFor(ctx.plan, ns, dst, t.port, 'tcp'), t.send);
       if (t.requests > 1 && expectBytes === null) {
         throw ScenarioError.at(t.where, `requests: ${t.requests} needs to know where one reply ends: no service of this scenario answers ${dst}:${t.port}, so give expect: SIZE`);

@@ -181,12 +181,15 @@ interface TrafficCommon {
   ns: string;
   /** Destination address, resolved from a node name where the scenario gave one. */
   dst: Ipv4String;
+  /** Load: pings / connections / datagrams, started `intervalNs` apart (generated as the run goes). */
+  count: number;
+  intervalNs: number;
+  /** IP TTL of what it sends; null: the default (64). */
+  ttl: number | null;
 }
 
 export interface PingPlan extends TrafficCommon {
   kind: 'ping';
-  count: number;
-  intervalNs: number;
   /** ICMP payload size in bytes (ping -s), default 56. */
   size: number;
 }
@@ -210,6 +213,8 @@ export interface UdpClientPlan extends TrafficCommon {
   kind: 'udp';
   dport: number;
   send: Payload;
+  /** Datagrams go round-robin over this many sockets, each its own ephemeral port. */
+  flows: number;
   sport: number | null;
   bind: Ipv4String | null;
   timeoutNs: number;
@@ -266,6 +271,9 @@ export interface DhcpServerPlan {
  *  ping its count × interval plus ping's 10 s linger. (Used for run limits and progress.) */
 export function trafficEndNs(plan: Pick<WorldPlan, 'traffic'>): number {
   let end = 0;
-  for (const t of plan.traffic) end = Math.max(end, t.atNs + (t.kind === 'ping' ? t.count * t.intervalNs + 10e9 : t.timeoutNs));
+  for (const t of plan.traffic) {
+    const last = t.atNs + (t.count - 1) * t.intervalNs;
+    end = Math.max(end, t.kind === 'ping' ? last + t.intervalNs + 10e9 : last + t.timeoutNs * (t.kind === 'tcp' ? t.requests : 1));
+  }
   return end;
 }

@@ -3,8 +3,9 @@
 // across hosts, containers and VMs; references to wires, interfaces, networks, containers and nodes;
 // overlapping subnets; ports taken twice (EADDRINUSE) — each reported at the place it was written.
 
-import { payloadLength } from '../wire/payload.js';
 import type { ScenarioIssue } from './errors.js';
+import { boolOr, durationOr, macOrNull, mapAt, numOr, payloadOr, scalar, seqAt, strOr } from './read.js';
+import { buildTraffic, checkDatagram } from './traffic.js';
 import { get, type MapVal, type Pos, type SeqVal, type Val } from './tree.js';
 import type {
   ContainerNetworkSpec,
@@ -19,8 +20,6 @@ import type {
   RouteSpec,
   Scenario,
   ServiceSpec,
-  TargetSpec,
-  TrafficSpec,
   VmMode,
   VmSpec,
   Where,
@@ -33,13 +32,8 @@ import {
   ipv4ToNum,
   maskOf,
   networkOf,
-  normaliseMac,
   parseCidr,
-  parseDuration,
-  parseHex,
-  parseHostPort,
   parsePortMapping,
-  parseSize,
   type Cidr,
 } from './values.js';
 
@@ -48,56 +42,9 @@ export const DEFAULT_SEED = 1;
 export const DEFAULT_MTU = 1500;
 export const DEFAULT_ENGINE = 28;
 export const DOCKER_DEFAULT_BRIDGE = { name: 'bridge', ifname: 'docker0', subnet: '172.17.0.0/16' } as const;
-export const PING_DEFAULTS = { count: 1, intervalNs: 1e9, size: 56 } as const;
-export const TCP_TIMEOUT_NS = 10e9;
-export const UDP_TIMEOUT_NS = 2e9;
-export const MAX_DATAGRAM = 65507;
+export { PING_DEFAULTS, TCP_TIMEOUT_NS, UDP_TIMEOUT_NS, MAX_DATAGRAM } from './traffic.js';
 
-// ---- reading validated values ------------------------------------------------------------------------
-
-function scalar(m: MapVal, key: string): string | number | boolean | undefined {
-  const v = get(m, key);
-  if (!v || v.kind !== 'scalar' || v.value === null) return undefined;
-  return v.value;
-}
-const strOr = <T>(m: MapVal, key: string, dflt: T): string | T => {
-  const v = scalar(m, key);
-  return typeof v === 'string' ? v : dflt;
-};
-const numOr = <T>(m: MapVal, key: string, dflt: T): number | T => {
-  const v = scalar(m, key);
-  return typeof v === 'number' ? v : dflt;
-};
-const boolOr = <T>(m: MapVal, key: string, dflt: T): boolean | T => {
-  const v = scalar(m, key);
-  return typeof v === 'boolean' ? v : dflt;
-};
-const durationOr = (m: MapVal, key: string, dflt: number): number => {
-  const v = scalar(m, key);
-  return v === undefined ? dflt : parseDuration(v)!;
-};
-/** `send` / `reply` as written: a string, `{ size }` (bytes) or `{ hex }` (normalised). */
-function payloadOr<T>(m: MapVal, key: string, dflt: T): Payload | T {
-  const v = get(m, key);
-  if (v === undefined) return dflt;
-  if (v.kind === 'scalar') return typeof v.value === 'string' ? v.value : dflt;
-  if (v.kind !== 'map') return dflt;
-  const size = scalar(v, 'size');
-  if (size !== undefined) return { size: parseSize(size)! };
-  return { hex: parseHex(String(scalar(v, 'hex') ?? ''))! };
-}
-const mapAt = (m: MapVal, key: string): MapVal | undefined => {
-  const v = get(m, key);
-  return v?.kind === 'map' ? v : undefined;
-};
-const seqAt = (m: MapVal, key: string): SeqVal | undefined => {
-  const v = get(m, key);
-  return v?.kind === 'seq' ? v : undefined;
-};
-const macOrNull = (m: MapVal, key: string): string | null => {
-  const v = strOr(m, key, null);
-  return v === null ? null : normaliseMac(v);
-};
+// ---- reading validated values: ./read.ts ---------------------------------------------------------
 
 /** How a place is mentioned inside another message: "hosts.dh.services[0] (line 9)". */
 function ref(w: Where): string {
@@ -106,6 +53,8 @@ function ref(w: Where): string {
 
 class Builder {
   readonly issues: ScenarioIssue[] = [];
+  /** Containers with `replicas`: the name written → the replicas' names (NAME-1 … NAME-N). */
+  readonly replicas = new Map<string, string[]>();
   constructor(readonly file: string) {}
 
   where(pos: Pos, path: string): Where {
@@ -154,8 +103,7 @@ class Builder {
     const nodes = this.nodeTable(s);
     const traffic = seqAt(root, 'traffic');
     traffic?.items.forEach((it, i) => {
-      const t = this.traffic(it as MapVal, i, nodes);
-      if (t) s.traffic.push(t);
+      s.traffic.push(...buildTraffic(this, it as MapVal, i, nodes, this.replicas));
     });
     return s;
   }
@@ -334,7 +282,7 @@ class Builder {
 
   servicePayload(m: MapVal, path: string, proto: 'tcp' | 'udp'): Payload | null {
     const p = payloadOr(m, 'reply', null);
-    if (proto === 'udp') this.checkDatagram(m, path, 'reply', p);
+    if (proto === 'udp') checkDatagram(this, m, path, 'reply', p);
     return p;
   }
 
@@ -402,7 +350,23 @@ class Builder {
     // free pool, and so does the planner.
 
     for (const e of mapAt(m, 'containers')?.entries ?? []) {
-      d.containers.push(this.container(h, d, e.key, e.value as MapVal, e.keyPos, `${path}.containers.${e.key}`));
+      const cm = e.value as MapVal;
+      const cpath = `${path}.containers.${e.key}`;
+      const n = numOr(cm, 'replicas', null);
+      if (n === null) {
+        d.containers.push(this.container(h, d, e.key, cm, e.keyPos, cpath));
+        continue;
+      }
+      // compose's scale: NAME-1 … NAME-N, started in order, each its own address and MAC.
+      for (const k of ['ip', 'mac', 'publish'] as const) {
+        if (get(cm, k) && n > 1) this.fail(this.whereOf(cm, cpath, k), `${k} with replicas: ${n}: every replica would need the same ${k === 'publish' ? 'host port (port is already allocated)' : k}; leave ${k} out`);
+      }
+      const names: string[] = [];
+      for (let i = 1; i <= n; i++) {
+        names.push(`${e.key}-${i}`);
+        d.containers.push(this.container(h, d, `${e.key}-${i}`, cm, e.keyPos, cpath));
+      }
+      this.replicas.set(e.key, names);
     }
     return d;
   }
@@ -616,75 +580,6 @@ class Builder {
     return names;
   }
 
-  // ---- traffic -------------------------------------------------------------------------------------
-
-  traffic(m: MapVal, index: number, nodes: Set<string>): TrafficSpec | null {
-    const path = `traffic[${index}]`;
-    const where = this.where(m.pos, path);
-    const from = strOr(m, 'from', '');
-    let ok = true;
-    if (!nodes.has(from)) {
-      this.fail(this.whereOf(m, path, 'from'), `unknown node "${from}" (nodes: ${[...nodes].join(', ') || 'none'})`);
-      ok = false;
-    }
-    const kind: 'ping' | 'tcp' | 'udp' = get(m, 'ping') ? 'ping' : get(m, 'tcp') ? 'tcp' : 'udp';
-    const targetWhere = this.whereOf(m, path, kind);
-    const raw = strOr(m, kind, '');
-    let host = raw;
-    let port = 0;
-    if (kind !== 'ping') {
-      const hp = parseHostPort(raw)!;
-      host = hp.host;
-      port = hp.port;
-    }
-    let target: TargetSpec;
-    if (ipv4ToNum(host) !== null) target = { kind: 'ip', ip: host };
-    else {
-      target = { kind: 'node', node: host };
-      if (!nodes.has(host)) {
-        this.fail(targetWhere, `"${host}" is neither an IPv4 address nor a node of this scenario (nodes: ${[...nodes].join(', ') || 'none'})`);
-        ok = false;
-      }
-    }
-    if (!ok) return null;
-    const common = { index, atNs: durationOr(m, 'at', 0), from, target, where, targetWhere };
-    if (kind === 'ping') {
-      return {
-        kind,
-        ...common,
-        count: numOr(m, 'count', PING_DEFAULTS.count),
-        intervalNs: durationOr(m, 'interval', PING_DEFAULTS.intervalNs),
-        size: numOr(m, 'size', PING_DEFAULTS.size),
-      };
-    }
-    const sport = numOr(m, 'sport', null);
-    const bind = strOr(m, 'bind', null);
-    if (kind === 'tcp') {
-      const expect = scalar(m, 'expect');
-      return {
-        kind,
-        ...common,
-        port,
-        send: payloadOr(m, 'send', null),
-        requests: numOr(m, 'requests', 1),
-        expect: expect === undefined ? null : parseSize(expect),
-        sport,
-        bind,
-        timeoutNs: durationOr(m, 'timeout', TCP_TIMEOUT_NS),
-      };
-    }
-    const send = payloadOr(m, 'send', '');
-    this.checkDatagram(m, path, 'send', send);
-    return { kind, ...common, port, send, sport, bind, timeoutNs: durationOr(m, 'timeout', UDP_TIMEOUT_NS) };
-  }
-
-  /** A UDP payload fits one datagram: 65535 - 8 (UDP header) - 20 (IPv4 header) bytes, as sendto(2)
-   *  refuses more with EMSGSIZE. */
-  checkDatagram(m: MapVal, path: string, key: string, p: Payload | null): void {
-    if (p !== null && payloadLength(p) > MAX_DATAGRAM) {
-      this.fail(this.whereOf(m, path, key), `a UDP datagram carries at most ${MAX_DATAGRAM} bytes, got ${payloadLength(p)} (sendto would fail with EMSGSIZE)`);
-    }
-  }
 }
 
 /** Build the typed scenario from a schema-valid tree; semantic problems are returned, not thrown. */

@@ -36,6 +36,7 @@ import {
   parseHex,
   parseHostPort,
   parsePortMapping,
+  parseRate,
   parseSize,
 } from './values.js';
 
@@ -241,6 +242,7 @@ const dockerSchema = obj('docker', {
         mac: opt(mac),
         publish: opt(listOf('a list of port mappings like ["8080:80"]', portMapping)),
         services: opt(services),
+        replicas: opt(int(1, 10000, 'a number of replicas 1-10000')),
       }),
     ),
   ),
@@ -278,35 +280,90 @@ const hostSchema = obj('a host', {
 
 // ---- traffic -------------------------------------------------------------------------------------------
 
+/** `rate: N/s`: N starts a second. */
+const rate = str('a rate like 100/s', (s) => parseRate(s) !== null);
+const ttl = int(1, 255, 'a TTL 1-255');
+/** Load keys every verb takes (docs/SCENARIO.md "Load"). */
+const load = {
+  interval: opt(duration),
+  rate: opt(rate),
+  duration: opt(positiveDuration),
+};
+
+/** count or duration, interval or rate: one of each at most. */
+function loadCheck(m: MapVal, path: string, report: Parameters<NonNullable<ObjectSchema['check']>>[2]): void {
+  for (const [a, b] of [
+    ['count', 'duration'],
+    ['interval', 'rate'],
+  ] as const) {
+    const e = entry(m, b);
+    if (e && get(m, a)) report(e.keyPos, `${path}.${b}`, `an entry takes ${a} or ${b}, not both`);
+  }
+}
+
+const from = oneOrList(nodeRef);
+
 const trafficSchema = byKey('a traffic entry', {
-  ping: obj('a ping entry', {
-    at: opt(duration),
-    from: req(nodeRef),
-    ping: req(target),
-    count: opt(int(1, 1_000_000, 'a count 1-1000000')),
-    interval: opt(duration),
-    size: opt(int(0, 65507, 'a payload size 0-65507')),
-  }),
-  tcp: obj('a tcp entry', {
-    at: opt(duration),
-    from: req(nodeRef),
-    tcp: req(hostPort),
-    send: opt(payload),
-    expect: opt(size),
-    requests: opt(int(1, 1_000_000_000, 'a number of requests 1-1000000000')),
-    sport: opt(port),
-    bind: opt(ipv4),
-    timeout: opt(positiveDuration),
-  }),
-  udp: obj('a udp entry', {
-    at: opt(duration),
-    from: req(nodeRef),
-    udp: req(hostPort),
-    send: opt(payload),
-    sport: opt(port),
-    bind: opt(ipv4),
-    timeout: opt(positiveDuration),
-  }),
+  ping: obj(
+    'a ping entry',
+    {
+      at: opt(duration),
+      from: req(from),
+      ping: req(target),
+      count: opt(int(1, 1_000_000_000, 'a count 1-1000000000')),
+      ...load,
+      size: opt(int(0, 65507, 'a payload size 0-65507')),
+      ttl: opt(ttl),
+    },
+    loadCheck,
+  ),
+  tcp: obj(
+    'a tcp entry',
+    {
+      at: opt(duration),
+      from: req(from),
+      tcp: req(hostPort),
+      send: opt(payload),
+      expect: opt(size),
+      requests: opt(int(1, 1_000_000_000, 'a number of requests 1-1000000000')),
+      sport: opt(port),
+      bind: opt(ipv4),
+      timeout: opt(positiveDuration),
+      count: opt(int(1, 1_000_000_000, 'a count 1-1000000000')),
+      ...load,
+      ttl: opt(ttl),
+    },
+    (m, path, report) => {
+      loadCheck(m, path, report);
+      const n = get(m, 'count');
+      const sp = entry(m, 'sport');
+      if (sp && (get(m, 'duration') || (n?.kind === 'scalar' && n.value !== 1))) {
+        report(sp.keyPos, `${path}.sport`, 'sport with more than one connection: each connection needs its own port (EADDRINUSE); leave sport out');
+      }
+    },
+  ),
+  udp: obj(
+    'a udp entry',
+    {
+      at: opt(duration),
+      from: req(from),
+      udp: req(hostPort),
+      send: opt(payload),
+      sport: opt(port),
+      bind: opt(ipv4),
+      timeout: opt(positiveDuration),
+      count: opt(int(1, 1_000_000_000, 'a count 1-1000000000')),
+      ...load,
+      flows: opt(int(1, 28232, 'a number of flows 1-28232 (sockets, each its own ephemeral port)')),
+      ttl: opt(ttl),
+    },
+    (m, path, report) => {
+      loadCheck(m, path, report);
+      const sp = entry(m, 'sport');
+      const f = get(m, 'flows');
+      if (sp && f?.kind === 'scalar' && f.value !== 1) report(sp.keyPos, `${path}.sport`, 'sport with flows: each flow is its own socket and port; leave sport out');
+    },
+  ),
 });
 
 // ---- the file ------------------------------------------------------------------------------------------

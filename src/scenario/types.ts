@@ -243,14 +243,16 @@ interface TrafficCommon {
   /** Where the entry is, and where its target (the value of ping/tcp/udp) is. */
   where: Where;
   targetWhere: Where;
+  /** Load: how many (pings, connections, datagrams), and the time between starts (from `interval`,
+   *  `rate` or, for `duration`, count = duration / interval). Default 1 and 1 s. */
+  count: number;
+  intervalNs: number;
+  /** `ttl`: IP TTL of what the entry sends (IP_TTL / ping -t); null: the default 64. */
+  ttl: number | null;
 }
 
 export interface PingSpec extends TrafficCommon {
   kind: 'ping';
-  /** Default 1. */
-  count: number;
-  /** Default 1s. */
-  intervalNs: number;
   /** ICMP payload bytes; default 56. */
   size: number;
 }
@@ -275,6 +277,8 @@ export interface UdpSpec extends TrafficCommon {
   port: number;
   /** Default "" (an empty datagram). */
   send: Payload;
+  /** `flows`: the datagrams go round-robin over this many sockets (each its own port); default 1. */
+  flows: number;
   sport: number | null;
   bind: Ipv4String | null;
   /** Default 2s. */

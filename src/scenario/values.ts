@@ -179,3 +179,12 @@ export function parseHex(s: string): string | null {
   const h = s.replace(/[\s:]/g, '');
   return /^(?:[0-9a-fA-F]{2})*$/.test(h) ? h.toLowerCase() : null;
 }
+
+/** "100/s", "0.5/s": starts a second, as a positive number; null otherwise. */
+export function parseRate(v: unknown): number | null {
+  if (typeof v !== 'string') return null;
+  const m = /^([0-9]+(?:\.[0-9]+)?)\/s$/.exec(v);
+  if (!m) return null;
+  const n = Number(m[1]);
+  return n > 0 && n <= 1e9 ? n : null;
+}

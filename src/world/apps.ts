@@ -16,7 +16,8 @@ import { Slirp, SlirpTap } from '../vm/slirp/slirp.js';
 import { DhcpServer } from '../vm/dhcp-server.js';
 import { DhcpClient } from '../vm/dhcp-client.js';
 import { CAPTURE_EPOCH_SEC } from './captures.js';
-import { tcpClient, tcpService } from './tcp-apps.js';
+import { runTcp, runUdp } from './clients.js';
+import { tcpService } from './tcp-apps.js';
 import type { Namespace, World } from './world.js';
 
 export interface TrafficOutcome {
@@ -26,14 +27,6 @@ export interface TrafficOutcome {
   /** 'ok' or what went wrong (refused, timeout, reset, unreachable, no reply). */
   result: string;
   detail: string;
-}
-
-const decoder = new TextDecoder('utf-8', { fatal: false });
-
-/** `N bytes "text…"`: the length and a printable start of a reply, for the run summary. */
-function preview(b: Uint8Array, length = b.length): string {
-  const text = decoder.decode(b.subarray(0, 40)).replace(/[^\x20-\x7e]/g, (c) => (c === '\r' ? '\\r' : c === '\n' ? '\\n' : '.'));
-  return `${length} bytes "${text}${length > 40 ? '…' : ''}"`;
 }
 
 export class Apps {
@@ -112,7 +105,7 @@ export class Apps {
     switch (t.kind) {
       case 'ping': {
         const what = `ping ${t.dst}`;
-        const p = new Ping(ns.host, { dst: t.dst, count: t.count, intervalNs: t.intervalNs, size: t.size, epochSec: CAPTURE_EPOCH_SEC });
+        const p = new Ping(ns.host, { dst: t.dst, count: t.count, intervalNs: t.intervalNs, size: t.size, epochSec: CAPTURE_EPOCH_SEC, ttl: t.ttl ?? undefined });
         p.onDone = () => {
           const loss = p.transmitted === 0 ? 100 : Math.round((100 * (p.transmitted - p.received)) / p.transmitted);
           if (p.sendFailures > 0 && p.sendFailures === p.transmitted) this.record(t, what, 'unreachable', 'connect: Network is unreachable');
@@ -121,53 +114,12 @@ export class Apps {
         p.start();
         return;
       }
-      case 'udp': {
-        const what = `udp ${t.dst}:${t.dport}`;
-        let answered = false;
-        const sock = ns.host.udp.send({
-          src: t.bind,
-          sport: t.sport,
-          dst: t.dst,
-          dport: t.dport,
-          data: payloadBytes(t.send),
-          onDatagram: (data) => {
-            if (answered) return;
-            answered = true;
-            this.record(t, what, 'ok', `reply ${preview(data)}`);
-            sock.close();
-          },
-        });
-        this.world.engine.after(t.timeoutNs, () => {
-          if (answered) return;
-          answered = true;
-          const err = sock.errors.length > 0 ? sock.errors[sock.errors.length - 1] : null;
-          this.record(t, what, err === 'ECONNREFUSED' ? 'refused' : err ? 'unreachable' : 'no reply', err ?? `no reply within ${t.timeoutNs / 1e9} s`);
-          sock.close();
-        });
+      case 'udp':
+        runUdp(this.world, ns, t, (o) => this.record(t, `udp ${t.dst}:${t.dport}`, o.result, o.detail));
         return;
-      }
-      case 'tcp': {
-        const what = `tcp ${t.dst}:${t.dport}`;
-        const x = {
-          dst: parseIpv4(t.dst),
-          dport: t.dport,
-          src: t.bind ? parseIpv4(t.bind) : undefined,
-          sport: t.sport ?? undefined,
-          send: t.send,
-          requests: t.requests,
-          expectBytes: t.expectBytes,
-          timeoutNs: t.timeoutNs,
-        };
-        tcpClient(this.world.engine, ns.tcp, x, (r) => {
-          if (t.send === null || (r.bytes === 0 && r.result !== 'ok' && r.result !== 'short')) {
-            this.record(t, what, r.result, r.detail);
-            return;
-          }
-          const reqs = t.requests > 1 ? `${t.requests} requests, ` : '';
-          this.record(t, what, r.result, `${reqs}reply ${preview(r.head, r.bytes)}${r.detail ? `; ${r.detail}` : ''}`);
-        });
+      case 'tcp':
+        runTcp(this.world, ns, t, (o) => this.record(t, `tcp ${t.dst}:${t.dport}`, o.result, o.detail));
         return;
-      }
     }
   }
 
