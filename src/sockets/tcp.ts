@@ -24,11 +24,11 @@ import { IPV4 } from '../wire/ipv4.js';
 import { TCP } from '../wire/tcp.js';
 import { ACK, FIN, RST, SYN, TCP_HEADER_LEN, newParsedOptions, parseOptions, readU32, seqAdd, writeHeader } from './tcp-wire.js';
 import { DEFAULT_TTL, EPHEMERAL_HIGH, EPHEMERAL_LOW, IPPROTO_TCP } from './tcp-const.js';
-import { TcpConnection, type Segment, type TcpHandlers, type TcpOwner } from './tcp-conn.js';
+import { TcpConnection, type Segment, type TcpHandlers, type TcpOwner } from './tcp/conn.js';
 import { fmix32 } from '../sim/hash.js';
 
-export { TcpConnection } from './tcp-conn.js';
-export type { TcpErrorReason, TcpHandlers, TcpState } from './tcp-conn.js';
+export { TcpConnection } from './tcp/conn.js';
+export type { TcpErrorReason, TcpHandlers, TcpState } from './tcp/conn.js';
 
 /** A socket call refused the way Linux refuses it (errno name in `code`). */
 export class TcpError extends Error {
@@ -59,6 +59,8 @@ export interface ConnectOptions {
   /** Source port; default: an ephemeral port as __inet_hash_connect picks it. */
   sport?: number;
   reuseaddr?: boolean;
+  /** setsockopt(IP_TTL) before connect: the TTL of every packet, the SYN included; default 64. */
+  ttl?: number;
 }
 
 /** A listening socket. */
@@ -192,6 +194,7 @@ export class Tcp implements TransportProtocol, TcpOwner {
       sport = this.pickEphemeral(src, dst, dport);
     }
     const conn = new TcpConnection(this, src, sport, dst, dport, handlers);
+    if (opts.ttl !== undefined) conn.hdr.ttl = opts.ttl;
     if (unroutable) {
       this.ip.engine.after(0, () => {
         handlers.onError?.('unreachable', conn);
@@ -256,10 +259,9 @@ export class Tcp implements TransportProtocol, TcpOwner {
     const conn = this.lookupEstablished(dst, s.dport, src, s.sport);
     let isn = 0;
     if (conn) {
-      conn.input(s);
-      if (!conn.reopen) return;
-      // a SYN that ended a TIME_WAIT goes on to the listener
-      isn = conn.reopenIsn;
+      isn = conn.input(s);
+      // non-zero: a SYN that ended a TIME_WAIT goes on to the listener with this ISN
+      if (isn === 0) return;
     }
     const l = this.lookupListener(dst, s.dport, src, s.sport);
     if (!l) {

@@ -17,6 +17,7 @@ import { DhcpServer } from '../vm/dhcp-server.js';
 import { DhcpClient } from '../vm/dhcp-client.js';
 import { CAPTURE_EPOCH_SEC } from './captures.js';
 import { runTcp, runUdp } from './clients.js';
+import { startRelay } from './relay.js';
 import { tcpService } from './tcp-apps.js';
 import type { Namespace, World } from './world.js';
 
@@ -35,6 +36,10 @@ export class Apps {
   constructor(readonly world: World) {}
 
   service(ns: Namespace, svc: ServicePlan): void {
+    if (svc.forward) {
+      startRelay(ns, svc);
+      return;
+    }
     if (svc.proto === 'udp') {
       // A datagram is at most 65507 bytes (the loader refuses more), so the reply is held whole.
       const reply = payloadBytes(svc.reply ?? '');

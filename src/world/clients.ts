@@ -54,6 +54,7 @@ export function runTcp(world: World, ns: Namespace, t: TcpClientPlan, done: (o: 
     requests: t.requests,
     expectBytes: t.expectBytes,
     timeoutNs: t.timeoutNs,
+    ttl: t.ttl,
   };
   if (t.count === 1) {
     tcpClient(world.engine, ns.tcp, x, (r) => done(oneTcp(t, r)));

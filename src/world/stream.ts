@@ -10,7 +10,7 @@
 // buffer grow to.
 
 import type { Engine } from '../sim/engine.js';
-import type { TcpConnection } from '../sockets/tcp-conn.js';
+import type { TcpConnection } from '../sockets/tcp.js';
 import { payloadChunk, payloadLength, type Payload } from '../wire/payload.js';
 
 /** net.ipv4.tcp_wmem's maximum: the send buffer a bulk writer gets. */
@@ -63,7 +63,7 @@ export class StreamWriter {
   /** The connection's onAcked: room may have been freed; write later in this instant. */
   onAcked(): void {
     if (this.jobs.length === 0 || this.scheduled) return;
-    if (SNDBUF - this.conn.queuedBytes < WAKE_ROOM) return;
+    if (SNDBUF - this.conn.snd.bufLen < WAKE_ROOM) return;
     this.scheduled = true;
     this.engine.after(0, this.pumpEvent);
   }
@@ -80,7 +80,7 @@ export class StreamWriter {
         return;
       }
       const job = this.jobs[0]!;
-      const room = SNDBUF - this.conn.queuedBytes;
+      const room = SNDBUF - this.conn.snd.bufLen;
       const left = job.length - job.offset;
       if (room < Math.min(left, WAKE_ROOM)) return; // wait for ACKs (onAcked)
       const n = Math.min(left, room);

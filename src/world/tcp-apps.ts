@@ -8,8 +8,7 @@
 // Payloads of any size go through StreamWriter (./stream.ts): never more than a send buffer held.
 
 import type { Engine } from '../sim/engine.js';
-import type { TcpConnection } from '../sockets/tcp-conn.js';
-import type { Tcp } from '../sockets/tcp.js';
+import type { Tcp, TcpConnection } from '../sockets/tcp.js';
 import { payloadBytes, payloadLength, type Payload } from '../wire/payload.js';
 import { StreamWriter } from './stream.js';
 
@@ -50,6 +49,8 @@ export interface TcpExchange {
   /** Reply bytes per request; null: read until the peer closes (or the timeout). */
   expectBytes: number | null;
   timeoutNs: number;
+  /** IP_TTL; null: the default. */
+  ttl: number | null;
 }
 
 /** How one connection ended. */
@@ -85,7 +86,7 @@ export function tcpClient(engine: Engine, tcp: Tcp, x: TcpExchange, done: (r: Tc
   const request = (): void => w!.write(x.send!);
 
   const conn = tcp.connect(
-    { dst: x.dst, dport: x.dport, src: x.src, sport: x.sport },
+    { dst: x.dst, dport: x.dport, src: x.src, sport: x.sport, ttl: x.ttl ?? undefined },
     {
       onConnect: (c) => {
         lastProgress = engine.now;
