@@ -185,8 +185,26 @@ def serve():
 
 # ---- traffic ----
 def t_tcp(t):
+    # count connections, intervalNs apart, each its own thread and ephemeral port
+    if t["count"] == 1:
+        tcp_one(t)
+        return
+    start, threads = time.time(), []
+    for i in range(t["count"]):
+        delay = start + i * t["intervalNs"] / 1e9 - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        th = threading.Thread(target=tcp_one, args=(t,), daemon=True)
+        th.start()
+        threads.append(th)
+    for th in threads:
+        th.join()
+
+def tcp_one(t):
     # connect; requests x (send, read the whole reply: expectBytes, else until the peer closes); close.
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if t["ttl"] is not None:
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, t["ttl"])
     timeout = t["timeoutNs"] / 1e9
     what = "tcp %s:%d" % (t["dst"], t["dport"])
     got = 0
@@ -217,22 +235,61 @@ def t_tcp(t):
         s.close()
 
 def t_udp(t):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    # count datagrams, intervalNs apart, round-robin over flows sockets; count the replies.
+    n, flows = t["count"], min(t["flows"], t["count"])
+    data = pbytes(t["send"])
+    what = "udp %s:%d" % (t["dst"], t["dport"])
+    socks, replies, sent, errors = [], [0, 0], 0, []
+    def reader(s):
+        while True:
+            try:
+                d = s.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError as e:
+                if s.fileno() >= 0:
+                    errors.append(str(e))
+                return
+            with lock:
+                replies[0] += 1
+                replies[1] += len(d)
+    start = time.time()
     try:
-        if t["bind"] is not None or t["sport"] is not None:
-            s.bind((t["bind"] or "0.0.0.0", t["sport"] or 0))
-        s.settimeout(t["timeoutNs"] / 1e9)
-        s.sendto(pbytes(t["send"]), (t["dst"], t["dport"]))
-        data = s.recv(65536)
-        out("log udp %s:%d reply %d bytes" % (t["dst"], t["dport"], len(data)))
-    except OSError as e:
-        out("log udp %s:%d %s" % (t["dst"], t["dport"], e))
+        for i in range(n):
+            delay = start + i * t["intervalNs"] / 1e9 - time.time()
+            if delay > 0:
+                time.sleep(delay)
+            if i < flows:
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                if t["bind"] is not None or t["sport"] is not None:
+                    s.bind((t["bind"] or "0.0.0.0", t["sport"] or 0))
+                if t["ttl"] is not None:
+                    s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, t["ttl"])
+                s.connect((t["dst"], t["dport"]))
+                s.settimeout(0.2)
+                socks.append(s)
+                threading.Thread(target=reader, args=(s,), daemon=True).start()
+            try:
+                socks[i % flows].send(data)
+                sent += 1
+            except OSError as e:
+                errors.append(str(e))
+            if n == 1:
+                break
+        deadline = time.time() + t["timeoutNs"] / 1e9
+        while time.time() < deadline and replies[0] < sent:
+            time.sleep(0.005)
     finally:
-        s.close()
+        for s in socks:
+            s.close()
+    out("log %s %d sent, %d replies (%d bytes)%s" % (what, sent, replies[0], replies[1], "; " + errors[-1] if errors else ""))
 
 def t_ping(t):
     interval = max(t["intervalNs"] / 1e9, 0.002)
-    cmd = ["ping", "-n", "-c", str(t["count"]), "-s", str(t["size"]), "-i", "%.3f" % interval, "-W", "2", t["dst"]]
+    cmd = ["ping", "-n", "-c", str(t["count"]), "-s", str(t["size"]), "-i", "%.3f" % interval, "-W", "2"]
+    if t["ttl"] is not None:
+        cmd += ["-t", str(t["ttl"])]
+    cmd.append(t["dst"])
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     last = [l for l in r.stdout.decode(errors="replace").splitlines() if "transmitted" in l]
     out("log ping %s %s" % (t["dst"], last[0] if last else "exit %d" % r.returncode))
