@@ -7,7 +7,7 @@ import { World, type RunSummary } from '../world/world.js';
 import { CaptureSet } from '../world/captures.js';
 import { formatWorldState } from '../world/show.js';
 import type { WorldPlan } from '../plan/plan.js';
-import { UsageError, guard, loadPlan } from './common.js';
+import { UsageError, collect, guard, loadPlan } from './common.js';
 import { Progress } from './progress.js';
 
 export interface RunOptions {
@@ -16,6 +16,7 @@ export interface RunOptions {
   seed?: string;
   nsPrecision?: boolean;
   quiet?: boolean;
+  capture?: string[];
 }
 
 function parseSeed(s: string | undefined): number | undefined {
@@ -75,11 +76,12 @@ export function register(program: Command): void {
     .option('-o, --out <dir>', 'output folder', 'captures')
     .option('--pcapng', 'write one <scenario>.pcapng with every interface named <node>.<interface>')
     .option('--seed <n>', "override the scenario's seed")
+    .option('--capture <glob>', 'capture only interfaces matching GLOB (<node>.<interface>, * and ?; repeatable; replaces the file\'s capture.interfaces)', collect)
     .option('--ns', 'nanosecond timestamps in pcap files (default microseconds, as tcpdump)')
     .option('-q, --quiet', 'print nothing on success')
     .action((file: string | undefined, opts: RunOptions & { ns?: boolean }) =>
       guard(() => {
-        const plan = loadPlan(file, parseSeed(opts.seed));
+        const plan = loadPlan(file, parseSeed(opts.seed), opts.capture);
         const progress = process.stderr.isTTY && !opts.quiet ? new Progress(process.stderr) : null;
         const { summary, files } = runPlan(plan, opts.out, { pcapng: opts.pcapng, nsPrecision: opts.ns, progress });
         if (!opts.quiet) process.stdout.write(formatSummary(plan, summary, files));

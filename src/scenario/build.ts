@@ -6,7 +6,7 @@
 import type { ScenarioIssue } from './errors.js';
 import { boolOr, durationOr, macOrNull, mapAt, numOr, payloadOr, scalar, seqAt, strOr } from './read.js';
 import { buildTraffic, checkDatagram } from './traffic.js';
-import { get, type MapVal, type Pos, type SeqVal, type Val } from './tree.js';
+import { get, type MapVal, type Pos, type ScalarVal, type SeqVal, type Val } from './tree.js';
 import type {
   ContainerNetworkSpec,
   ContainerSpec,
@@ -94,6 +94,7 @@ class Builder {
       wires,
       hosts,
       traffic: [],
+      capture: this.capture(root),
       where: this.where(root.pos, ''),
     };
     if (scalar(root, 'name') === undefined && !/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(defaultName)) {
@@ -106,6 +107,16 @@ class Builder {
       s.traffic.push(...buildTraffic(this, it as MapVal, i, nodes, this.replicas));
     });
     return s;
+  }
+
+  capture(root: MapVal): Scenario['capture'] {
+    const m = mapAt(root, 'capture');
+    const list = m ? seqAt(m, 'interfaces') : undefined;
+    return {
+      interfaces: list
+        ? list.items.map((v, i) => ({ glob: String((v as ScalarVal).value), where: this.where(v.pos, `capture.interfaces[${i}]`) }))
+        : null,
+    };
   }
 
   // ---- hosts -------------------------------------------------------------------------------------

@@ -8,17 +8,17 @@
 //                                            (IP: ttl 64, id 0, DF, no TCP options)
 //
 // API (one Tcp per namespace, registered with the Host for protocol 6):
-//   const tcp = new Tcp(host)                       // host: Ipv4Sender (its Icmp errors reach tcp too)
+//   const tcp = new Tcp(host); host.setTransport(6, tcp)   // host: Ipv4Sender (src/sockets/inet.ts does this)
 //   tcp.listen({ addr, port, reuseport?, reuseaddr? }, (conn) => { conn.handlers = {...} }) → TcpListener
 //   tcp.connect({ dst, dport, src?, sport?, reuseaddr? }, { onConnect, onData, onPeerClose, onClose,
 //               onError(reason: 'refused' | 'timeout' | 'reset' | 'unreachable') }) → TcpConnection
 //   conn.send(bytes) · conn.close() · conn.shutdown() · conn.abort() · conn.noDelay · conn.state
 //   bind refusals throw TcpError with code EADDRINUSE / EADDRNOTAVAIL / EINVAL.
 
-import type { Ipv4Sender, L4Header, TransportProtocol } from './transport.js';
+import type { IcmpErrorInfo, Ipv4Sender, L4Header, RxInfo, TransportProtocol } from './transport.js';
 import { L4_OFFSET } from './transport.js';
 import type { Prng } from '../sim/prng.js';
-import type { IcmpErrorInfo } from '../stack/icmp.js';
+import { PACKET_HOST } from '../devices/device.js';
 import { fillTcpChecksum, l4ChecksumStatus } from '../wire/checksum.js';
 import { IPV4 } from '../wire/ipv4.js';
 import { TCP } from '../wire/tcp.js';
@@ -122,9 +122,6 @@ export class Tcp implements TransportProtocol, TcpOwner {
 
   constructor(readonly ip: Ipv4Sender) {
     this.rng = ip.rng.fork('tcp');
-    // The Host (src/stack) hands ICMP errors to the transports registered with its Icmp.
-    const icmp = (ip as { icmp?: { errorHandlers?: ((e: IcmpErrorInfo) => void)[] } }).icmp;
-    icmp?.errorHandlers?.push((e) => this.icmpError(e));
     this.hashKey1 = this.rng.u32();
     this.hashKey2 = this.rng.u32();
     this.ehashKey = this.rng.u32();
@@ -221,8 +218,14 @@ export class Tcp implements TransportProtocol, TcpOwner {
 
   // ================================================================ input (tcp_v4_rcv)
 
-  input(slot: number, l3off: number, l4off: number, l4len: number): void {
+  /** tcp_v4_rcv. Takes the slot's reference. `rx` absent (a test rig without a stack): PACKET_HOST. */
+  input(slot: number, l3off: number, l4off: number, l4len: number, rx?: RxInfo): void {
     const pool = this.ip.engine.pool;
+    // TCP never takes link-layer or IP broadcasts (tcp_v4_rcv drops pkt_type != PACKET_HOST).
+    if (rx !== undefined && rx.pktType !== PACKET_HOST) {
+      pool.release(slot);
+      return;
+    }
     try {
       this.receive(pool.bytes, pool.base(slot), l3off, l4off, l4len);
     } finally {
@@ -293,7 +296,7 @@ export class Tcp implements TransportProtocol, TcpOwner {
    * note a soft error (IP_RECVERR is off), which changes nothing on the wire — except
    * fragmentation-needed, which lowers the path MTU and re-sends what no longer fits.
    */
-  icmpError(e: IcmpErrorInfo): void {
+  err(e: IcmpErrorInfo): void {
     if (e.proto !== IPPROTO_TCP) return;
     const conn = this.lookupEstablished(e.src, e.sport, e.dst, e.dport);
     if (conn) conn.icmpError(e.type, e.code, e.info);

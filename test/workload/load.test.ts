@@ -7,7 +7,6 @@ import { parseScenario } from '../../src/scenario/load.js';
 import { frames, lan, runYaml } from './helpers.js';
 
 const SYN = 0x02;
-const ACK = 0x10;
 
 describe('load keys', () => {
   it('tcp count: N connections, each from its own ephemeral port, interval apart', () => {

@@ -224,7 +224,7 @@ export class TcpConnection {
     this.done(null);
   }
 
-  /** tcp_v4_err for this connection (see Tcp.icmpError). */
+  /** tcp_v4_err for this connection (see Tcp.err). */
   icmpError(type: number, code: number, info = 0): void {
     const DEST_UNREACH = 3;
     const TIME_EXCEEDED = 11;
