@@ -70,9 +70,23 @@ export abstract class NetDevice {
       pool.release(slot);
       return;
     }
+    if (this.qdisc !== null) {
+      this.qdisc.enqueue(slot);
+      return;
+    }
     if (this.taps.length !== 0) this.tap(slot, 'out');
     this.xmit(slot);
   }
+
+  /** The root qdisc when one holds frames back (netem, ./netem.ts); null: frames go straight to the
+   *  link, as through the default qdisc of an idle device. */
+  qdisc: { enqueue(slot: number): void } | null = null;
+
+  /** dev_hard_start_xmit: a frame leaving the qdisc — taps see it now, then the link takes it. */
+  readonly xmitNow = (slot: number): void => {
+    if (this.taps.length !== 0) this.tap(slot, 'out');
+    this.xmit(slot);
+  };
 
   /** netif_receive_skb: a frame arrives on this device from its link. */
   receive(slot: number): void {

@@ -3,8 +3,9 @@
 // bytes it replies"). Worked out on the plan, the way the packets will go: the namespace that owns the
 // destination address (or the client's own for loopback and its own addresses); a service bound there
 // on the port answers; otherwise a DNAT rule of that namespace's nat table (docker publish, libvirt and
-// `nat: dnat` forwards) or a user-mode network's hostfwd sends it on, and the search follows. Anything
-// else (no service, a relay, an address outside the scenario) gives null: the client then reads until
+// `nat: dnat` forwards), a userland relay (`forward:`) or a user-mode network's hostfwd sends it on,
+// and the search follows. Anything
+// else (no service, an address outside the scenario) gives null: the client then reads until
 // `expect` bytes, the peer's close or its timeout.
 
 import { inSubnet, parseCidr, parseIpv4 } from '../wire/addr.js';
@@ -17,6 +18,13 @@ export function serviceFor(plan: WorldPlan, fromNs: string, dst: string, dport: 
   for (let hop = 0; hop < 4 && ns !== null; hop++) {
     const nsp = plan.namespaces.find((n) => n.name === ns)!;
     const svc = nsp.services.find((s) => s.proto === proto && s.port === dport && (s.bind === '0.0.0.0' || s.bind === dst));
+    if (svc?.forward) {
+      // a userland relay (docker-proxy, socat): the answer comes from where it forwards to
+      dst = svc.forward.ip;
+      dport = svc.forward.port;
+      ns = ownerOf(plan, ns, dst);
+      continue;
+    }
     if (svc) return svc;
     const to = dnatOf(plan, ns, dst, dport, proto);
     if (to === null) return null;

@@ -34,6 +34,23 @@ export interface WirePlan {
   name: string;
   /** One-way latency in nanoseconds (0 = immediate). */
   latencyNs: number;
+  /** netem on the egress of every NIC on the wire (absent: none). */
+  netem?: NetemPlan;
+}
+
+/** An impaired link: netem's parameters (tc qdisc … netem; src/devices/netem.ts). */
+export interface NetemPlan {
+  latencyNs: number;
+  jitterNs: number;
+  /** Percentages 0-100. */
+  loss: number;
+  duplicate: number;
+  reorder: number;
+  corrupt: number;
+  /** Bits per second; 0: none. */
+  rateBps: number;
+  /** Queue length in packets (default 1000). */
+  limit: number;
 }
 
 export type NamespaceRole = 'host' | 'container' | 'vm';
@@ -81,8 +98,8 @@ interface InterfaceCommon {
 
 export type InterfacePlan =
   | ({ kind: 'loopback' } & InterfaceCommon)
-  /** A NIC plugged into a scenario wire. */
-  | ({ kind: 'nic'; wire: string } & InterfaceCommon)
+  /** A NIC plugged into a scenario wire; `netem` on its egress (its own, or its wire's). */
+  | ({ kind: 'nic'; wire: string; netem?: NetemPlan } & InterfaceCommon)
   /** One end of a veth pair; the other end is named by namespace and interface name. */
   | ({ kind: 'veth'; peer: { ns: string; name: string } } & InterfaceCommon)
   /** A Linux bridge (docker0, br-…, virbr0); its ports are the interfaces whose `master` names it. */

@@ -4,7 +4,7 @@
 // overlapping subnets; ports taken twice (EADDRINUSE) — each reported at the place it was written.
 
 import type { ScenarioIssue } from './errors.js';
-import { boolOr, durationOr, macOrNull, mapAt, numOr, payloadOr, scalar, seqAt, strOr } from './read.js';
+import { boolOr, durationOr, macOrNull, mapAt, netemOr, numOr, payloadOr, scalar, seqAt, strOr } from './read.js';
 import { buildTraffic, checkDatagram } from './traffic.js';
 import { get, type MapVal, type Pos, type ScalarVal, type SeqVal, type Val } from './tree.js';
 import type {
@@ -79,7 +79,10 @@ class Builder {
     const wiresMap = mapAt(root, 'wires');
     for (const e of wiresMap?.entries ?? []) {
       const wm = e.value as MapVal;
-      wires.push({ name: e.key, latencyNs: durationOr(wm, 'latency', 0), where: this.where(e.keyPos, `wires.${e.key}`) });
+      // `latency` alone keeps its first meaning (the frame arrives later); with any other impairment
+      // the wire is netem on each of its NICs, the latency included.
+      const netem = netemOr(wm, false);
+      wires.push({ name: e.key, latencyNs: netem ? 0 : durationOr(wm, 'latency', 0), netem, where: this.where(e.keyPos, `wires.${e.key}`) });
     }
     const hosts: HostSpec[] = [];
     for (const e of mapAt(root, 'hosts')!.entries) {
@@ -136,8 +139,12 @@ class Builder {
         ip: ipVals.map((x) => String((x as { value: unknown }).value)),
         mac: macOrNull(im, 'mac'),
         mtu: numOr(im, 'mtu', DEFAULT_MTU),
+        netem: netemOr(im, true),
         where: this.where(e.keyPos, ipath),
       };
+      if (ifc.netem && wires.find((w) => w.name === ifc.wire)?.netem) {
+        this.fail(this.where(e.keyPos, ipath), `wire ${ifc.wire} is impaired already (netem on every NIC on it): one root qdisc per interface, so impair the wire or its interfaces, not both`);
+      }
       interfaces.push(ifc);
       ipWheres.set(
         ifc,

@@ -3,7 +3,30 @@
 
 import { get, type MapVal, type SeqVal } from './tree.js';
 import type { Payload } from './types.js';
-import { normaliseMac, parseDuration, parseHex, parseSize } from './values.js';
+import { normaliseMac, parseDuration, parseHex, parseLinkRate, parsePercent, parseSize } from './values.js';
+import type { NetemSpec } from './types.js';
+
+const IMPAIRMENTS = ['jitter', 'loss', 'duplicate', 'reorder', 'corrupt', 'rate', 'limit'];
+
+/** The netem keys of a wire or interface; null when there is none but (for a wire) `latency`. */
+export function netemOr(m: MapVal, latencyCounts: boolean): NetemSpec | null {
+  if (!IMPAIRMENTS.some((k) => get(m, k)) && !(latencyCounts && get(m, 'latency'))) return null;
+  const pct = (k: string): number => {
+    const v = scalar(m, k);
+    return v === undefined ? 0 : parsePercent(v)!;
+  };
+  const rate = scalar(m, 'rate');
+  return {
+    latencyNs: durationOr(m, 'latency', 0),
+    jitterNs: durationOr(m, 'jitter', 0),
+    loss: pct('loss'),
+    duplicate: pct('duplicate'),
+    reorder: pct('reorder'),
+    corrupt: pct('corrupt'),
+    rateBps: rate === undefined ? 0 : parseLinkRate(rate)!,
+    limit: numOr(m, 'limit', 1000),
+  };
+}
 
 export function scalar(m: MapVal, key: string): string | number | boolean | undefined {
   const v = get(m, key);

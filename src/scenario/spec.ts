@@ -36,6 +36,8 @@ import {
   parseDuration,
   parseHex,
   parseHostPort,
+  parseLinkRate,
+  parsePercent,
   parsePortMapping,
   parseRate,
   parseSize,
@@ -187,12 +189,40 @@ const services = listOf('a list of services like [ { tcp: 80, reply: "hi" } ]', 
 
 // ---- hosts ---------------------------------------------------------------------------------------------
 
-const interfaceSchema = obj('an interface', {
-  wire: req(str('a wire name', isNodeName)),
-  ip: opt(oneOrList(ifaceCidr)),
-  mac: opt(mac),
-  mtu: opt(int(68, 65535, 'an MTU 68-65535')),
-});
+const percent = custom(['number', 'string'], 'a percentage like 5% or 0.5', (v) => parsePercent(v) !== null);
+/** netem's keys (tc qdisc … netem): on a wire for both directions, on an interface for its egress. */
+const impairments = {
+  latency: opt(duration),
+  jitter: opt(duration),
+  loss: opt(percent),
+  duplicate: opt(percent),
+  reorder: opt(percent),
+  corrupt: opt(percent),
+  rate: opt(str('a rate like 100mbit, 10mbit or 512kbit (tc\'s units: bit, kbit, mbit, gbit; bps, kbps, mbps for bytes)', (s) => parseLinkRate(s) !== null)),
+  limit: opt(int(1, 1_000_000, 'a queue length in packets 1-1000000')),
+};
+
+function impairmentCheck(m: MapVal, path: string, report: Parameters<NonNullable<ObjectSchema['check']>>[2]): void {
+  const r = entry(m, 'reorder');
+  const lat = get(m, 'latency');
+  if (r && (!lat || parseDuration(lat.kind === 'scalar' ? lat.value : null) === 0)) {
+    report(r.keyPos, `${path}.reorder`, 'reorder needs a latency: netem reorders by sending some packets at once while the others wait (tc: "reordering not possible without specifying some delay")');
+  }
+  const j = entry(m, 'jitter');
+  if (j && !lat) report(j.keyPos, `${path}.jitter`, 'jitter needs a latency to vary around');
+}
+
+const interfaceSchema = obj(
+  'an interface',
+  {
+    wire: req(str('a wire name', isNodeName)),
+    ip: opt(oneOrList(ifaceCidr)),
+    mac: opt(mac),
+    mtu: opt(int(68, 65535, 'an MTU 68-65535')),
+    ...impairments,
+  },
+  impairmentCheck,
+);
 
 const routeSchema = obj(
   'a route',
@@ -387,7 +417,7 @@ export const scenarioSchema: Schema = obj('a scenario', {
   version: req(custom(['number', 'string'], 'version 1 (the only format version)', (v) => v === 1)),
   name: opt(str('a scenario name (letters, digits, ".", "-", "_"; not starting with ".")', isScenarioName)),
   seed: opt(int(0, 0xffffffff, 'a seed 0-4294967295')),
-  wires: opt(mapOf('a mapping of wire names to wires', wireNameProblem, obj('a wire', { latency: opt(duration) }))),
+  wires: opt(mapOf('a mapping of wire names to wires', wireNameProblem, obj('a wire', impairments, impairmentCheck))),
   hosts: req(mapOf('a mapping of host names to hosts', nodeNameProblem, hostSchema)),
   traffic: opt(listOf('a list of traffic entries', trafficSchema)),
   capture: opt(

@@ -57,9 +57,27 @@ export interface CaptureSpec {
 
 export interface WireSpec {
   name: string;
-  /** One-way latency (key `latency`, a duration); default 0 = immediate. */
+  /** One-way latency (key `latency`, a duration) when it is the wire's only impairment: the frame
+   *  arrives that much later; default 0 = immediate. 0 when `netem` is set (the latency is there). */
   latencyNs: number;
+  /** netem on the egress of every NIC on the wire (both directions); null: a perfect wire. */
+  netem: NetemSpec | null;
   where: Where;
+}
+
+/** netem's parameters (tc qdisc … netem), see src/devices/netem.ts. */
+export interface NetemSpec {
+  latencyNs: number;
+  jitterNs: number;
+  /** Percentages 0-100. */
+  loss: number;
+  duplicate: number;
+  reorder: number;
+  corrupt: number;
+  /** Bits per second; 0: none. */
+  rateBps: number;
+  /** Queue length in packets; default 1000 (netem's). */
+  limit: number;
 }
 
 // ---- hosts ---------------------------------------------------------------------------------------
@@ -86,6 +104,8 @@ export interface InterfaceSpec {
   mac: MacString | null;
   /** Default 1500. */
   mtu: number;
+  /** netem on this interface's egress; null: none. */
+  netem: NetemSpec | null;
   where: Where;
 }
 

@@ -188,3 +188,24 @@ export function parseRate(v: unknown): number | null {
   const n = Number(m[1]);
   return n > 0 && n <= 1e9 ? n : null;
 }
+
+/** A percentage 0-100: a number, or a string like "5%" or "0.5%"; null otherwise. */
+export function parsePercent(v: unknown): number | null {
+  let n: number;
+  if (typeof v === 'number') n = v;
+  else if (typeof v === 'string' && /^[0-9]+(?:\.[0-9]+)?%$/.test(v)) n = Number(v.slice(0, -1));
+  else return null;
+  return n >= 0 && n <= 100 ? n : null;
+}
+
+const RATE_UNITS: Record<string, number> = { bit: 1, kbit: 1e3, mbit: 1e6, gbit: 1e9, tbit: 1e12, bps: 8, kbps: 8e3, mbps: 8e6, gbps: 8e9 };
+
+/** A link rate as tc spells it: "100mbit", "1gbit", "500kbit", "8000bit" (bits per second, SI
+ *  prefixes) or "…bps" (bytes per second); bits per second, or null. */
+export function parseLinkRate(v: unknown): number | null {
+  if (typeof v !== 'string') return null;
+  const m = /^([0-9]+(?:\.[0-9]+)?)(bit|kbit|mbit|gbit|tbit|bps|kbps|mbps|gbps)$/.exec(v);
+  if (!m) return null;
+  const n = Math.round(Number(m[1]) * RATE_UNITS[m[2]!]!);
+  return n >= 8 && n <= 1e13 ? n : null;
+}

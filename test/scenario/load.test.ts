@@ -44,11 +44,11 @@ describe('the SCENARIO.md complete example', () => {
       version: 1,
       name: 'docker-bridge-nat',
       seed: 1,
-      wires: [{ name: 'wan', latencyNs: 0 }],
+      wires: [{ name: 'wan', latencyNs: 0, netem: null }],
       hosts: [
         {
           name: 'server',
-          interfaces: [{ name: 'eth0', wire: 'wan', ip: ['192.0.2.1/24'], mac: '02:00:00:00:00:01', mtu: 1500 }],
+          interfaces: [{ name: 'eth0', wire: 'wan', ip: ['192.0.2.1/24'], mac: '02:00:00:00:00:01', mtu: 1500, netem: null }],
           routes: [],
           forward: false,
           nat: [],
@@ -61,7 +61,7 @@ describe('the SCENARIO.md complete example', () => {
         },
         {
           name: 'dh',
-          interfaces: [{ name: 'eth0', wire: 'wan', ip: ['192.0.2.10/24'], mac: '02:00:00:00:00:10', mtu: 1500 }],
+          interfaces: [{ name: 'eth0', wire: 'wan', ip: ['192.0.2.10/24'], mac: '02:00:00:00:00:10', mtu: 1500, netem: null }],
           routes: [{ to: 'default', via: '192.0.2.1', dev: null }],
           forward: true,
           nat: [],
