@@ -4,6 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { readCapture } from '../../src/capture/reader.js';
 import { parseScenario } from '../../src/scenario/load.js';
+import { compilePlan } from '../../src/plan/compile.js';
+import { buildTopology } from '../../src/real/topology.js';
 import { frames, runYaml } from './helpers.js';
 
 function world(clientIf: string, wire: string, services: string, traffic: string): string {
@@ -86,5 +88,15 @@ describe('netem', () => {
     expect(bad(', reorder: 5%')).toThrow(/interfaces\.eth0\.reorder: reorder needs a latency/);
     expect(bad(', loss: 1%', ' loss: 1%')).toThrow(/t\.yaml:9:\d+: hosts\.client\.interfaces\.eth0: wire lan is impaired already/);
   });
-});
 
+  it('wirebox real applies the same with tc qdisc … netem on each impaired interface', () => {
+    const plan = compilePlan(parseScenario(world(', loss: 5%, rate: 10mbit', '', '[]', '  - { from: client, ping: server }'), 't.yaml'));
+    const tc = buildTopology(plan).commands.filter((c) => c.includes('tc'));
+    expect(tc).toEqual([['ip', 'netns', 'exec', 'wb-client', 'tc', 'qdisc', 'add', 'dev', 'eth0', 'root', 'netem', 'limit', '1000', 'loss', '5%', 'rate', '10000000bit']]);
+    const both = compilePlan(parseScenario(world('', ' latency: 10ms, jitter: 1ms, reorder: 25%', '[]', '  - { from: client, ping: server }'), 't.yaml'));
+    expect(buildTopology(both).commands.filter((c) => c.includes('tc')).map((c) => c.slice(3, 4).concat(c.slice(8)))).toEqual([
+      ['wb-server', 'eth0', 'root', 'netem', 'limit', '1000', 'delay', '10000us', '1000us', 'reorder', '25%'],
+      ['wb-client', 'eth0', 'root', 'netem', 'limit', '1000', 'delay', '10000us', '1000us', 'reorder', '25%'],
+    ]);
+  });
+});
