@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { collect, guard, loadPlan } from './common.js';
 import { buildTopology } from '../real/topology.js';
 import { cleanupNamespaces, leftoverNamespaces, runReal } from '../real/run.js';
-import { formatIptablesSave } from '../netfilter/iptables-save.js';
+import { formatIptablesSave } from '../plan/iptables-save.js';
 
 export function register(program: Command): void {
   program

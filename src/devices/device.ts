@@ -20,6 +20,7 @@
 // Slots handed to the sink are never shared (`receive` unshares them), so the stack may write into them.
 
 import type { Engine } from '../sim/engine.js';
+import { gsoSegment } from './gso.js';
 
 /** Where a device's received frames go when no rx handler (bridge port, macvlan parent) took them:
  *  the namespace's L2 input (ARP / IPv4 demultiplexing). */
@@ -50,6 +51,20 @@ export abstract class NetDevice {
   master: NetDevice | null = null;
   /** Port number in `master` (the bridge's port_no), -1 when not a port. */
   portNo = -1;
+  /** net.ipv4.conf.<dev>.route_localnet: 127/8 addresses are not martian on this device (dockerd sets
+   *  it on a bridge with --userland-proxy=false, so the host's 127.0.0.1 can be DNATed to a container). */
+  routeLocalnet = false;
+  /** Bridge port flag BR_HAIRPIN_MODE (`bridge_slave hairpin on`): the bridge may send a frame back out
+   *  of the port it came in by — floods included (br_flood's should_deliver). */
+  bridgeHairpin = false;
+  /** TSO/GSO on (NETIF_F_TSO | NETIF_F_GSO, as Linux sets up a veth): GSO super-frames leave whole.
+   *  Off (`offload: false`): they are cut into wire-sized segments before the tap (src/devices/gso.ts). */
+  offload = true;
+  /** Emits one segment cut from a super-frame (bound once: no closure per frame). */
+  private readonly segmentOut = (seg: number): void => {
+    if (this.taps.length !== 0) this.tap(seg, 'out');
+    this.xmit(seg);
+  };
   /** `receive` bound once, for scheduling a delivery on the engine without a closure per frame:
    *  `engine.after(0, dev.receiveEvent, slot)` is netif_rx (the frame arrives later in this instant). */
   readonly receiveEvent: (slot: number) => void = (slot: number): void => this.receive(slot);
@@ -74,6 +89,11 @@ export abstract class NetDevice {
       this.qdisc.enqueue(slot);
       return;
     }
+    // validate_xmit_skb: netif_needs_gso → skb_gso_segment, before dev_queue_xmit_nit taps each segment
+    if (!this.offload && pool.gsoSize[slot] !== 0) {
+      gsoSegment(pool, slot, this.segmentOut);
+      return;
+    }
     if (this.taps.length !== 0) this.tap(slot, 'out');
     this.xmit(slot);
   }
@@ -82,8 +102,13 @@ export abstract class NetDevice {
    *  link, as through the default qdisc of an idle device. */
   qdisc: { enqueue(slot: number): void } | null = null;
 
-  /** dev_hard_start_xmit: a frame leaving the qdisc — taps see it now, then the link takes it. */
+  /** sch_direct_xmit → dev_hard_start_xmit: a frame leaving the qdisc (a GSO super-frame cut into
+   *  segments there when the device does not offload) — taps see it now, then the link takes it. */
   readonly xmitNow = (slot: number): void => {
+    if (!this.offload && this.engine.pool.gsoSize[slot] !== 0) {
+      gsoSegment(this.engine.pool, slot, this.segmentOut);
+      return;
+    }
     if (this.taps.length !== 0) this.tap(slot, 'out');
     this.xmit(slot);
   };

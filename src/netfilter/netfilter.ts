@@ -15,6 +15,7 @@
 // A packet that leaves by `lo` keeps its entry for its way back in, as an skb keeps its _nfct over
 // loopback_xmit.
 
+import { getU32 } from '../wire/bytes.js';
 import type { IptablesPlan } from '../plan/plan.js';
 import { formatIpv4 } from '../wire/addr.js';
 import type { Engine } from '../sim/engine.js';
@@ -26,7 +27,7 @@ import {
 } from './conntrack.js';
 import { Hook, Verdict, type NetfilterHost, type PacketFilter } from './hooks.js';
 import { MANIP_DST, MANIP_SRC, Nat, NatRangeRt } from './nat.js';
-import type { TableName } from './iptables-save.js';
+import type { TableName } from '../plan/iptables-save.js';
 import {
   CT_DNAT, CT_ESTABLISHED, CT_INVALID, CT_NEW, CT_RELATED, CT_SNAT, CompiledTable, REJECT_KINDS, T_ACCEPT, T_DNAT, T_DROP,
   T_MASQUERADE, T_REDIRECT, T_REJECT, T_SNAT, newWalkStack, walkTable, type PacketFacts, type WalkResult,
@@ -149,10 +150,10 @@ export class Netfilter implements PacketFilter {
     this.tracking = this.trackAlways || planNeedsConntrack(plan);
   }
 
-  hook(hook: Hook, slot: number, l3off: number, inDev: string, outDev: string): Verdict {
+  hook(hook: Hook, slot: number, l3rel: number, inDev: string, outDev: string): Verdict {
     const pool = this.engine.pool;
     const bytes = pool.bytes;
-    const l3 = pool.base(slot) + l3off;
+    const l3 = pool.base(slot) + l3rel;
     if (slot >= this.skbEntry.length) this.growSlots(Math.max(slot + 1, pool.slots));
     // The raw table runs first at PREROUTING and OUTPUT, before conntrack (NF_IP_PRI_RAW).
     if ((hook === Hook.PREROUTING || hook === Hook.OUTPUT) && this.rawTable !== null && !this.rawHook(hook, slot, bytes, l3, inDev, outDev)) {
@@ -163,7 +164,7 @@ export class Netfilter implements PacketFilter {
       if (hook === Hook.PREROUTING || hook === Hook.POSTROUTING) return Verdict.ACCEPT;
       this.skbEntry[slot] = ASSOC_NONE;
       this.skbFlags[slot] = 0;
-      return this.filterHook(hook, slot, bytes, l3, l3off, inDev, outDev) ? Verdict.ACCEPT : Verdict.DROP;
+      return this.filterHook(hook, slot, bytes, l3, l3rel, inDev, outDev) ? Verdict.ACCEPT : Verdict.DROP;
     }
     switch (hook) {
       case Hook.PREROUTING: {
@@ -179,12 +180,12 @@ export class Netfilter implements PacketFilter {
         return Verdict.ACCEPT;
       }
       case Hook.INPUT: {
-        if (!this.filterHook(Hook.INPUT, slot, bytes, l3, l3off, inDev, outDev)) return this.dropped(slot);
+        if (!this.filterHook(Hook.INPUT, slot, bytes, l3, l3rel, inDev, outDev)) return this.dropped(slot);
         if (!this.natHook(Hook.INPUT, MANIP_SRC, slot, bytes, l3, inDev, outDev)) return this.dropped(slot);
         return this.confirm(slot, false);
       }
       case Hook.FORWARD:
-        if (!this.filterHook(Hook.FORWARD, slot, bytes, l3, l3off, inDev, outDev)) return this.dropped(slot);
+        if (!this.filterHook(Hook.FORWARD, slot, bytes, l3, l3rel, inDev, outDev)) return this.dropped(slot);
         return Verdict.ACCEPT;
       case Hook.OUTPUT: {
         this.detach(slot);
@@ -202,7 +203,7 @@ export class Netfilter implements PacketFilter {
           return this.dropped(slot);
         }
         if (!this.natHook(Hook.OUTPUT, MANIP_DST, slot, bytes, l3, inDev, outDev)) return this.dropped(slot);
-        if (!this.filterHook(Hook.OUTPUT, slot, bytes, l3, l3off, inDev, outDev)) return this.dropped(slot);
+        if (!this.filterHook(Hook.OUTPUT, slot, bytes, l3, l3rel, inDev, outDev)) return this.dropped(slot);
         return Verdict.ACCEPT;
       }
       case Hook.POSTROUTING: {
@@ -440,8 +441,8 @@ export class Netfilter implements PacketFilter {
     const proto = b[inner + 9]!;
     const il4 = inner + ihl;
     const il4avail = avail - ihl;
-    const src = readU32(b, inner + 12);
-    const dst = readU32(b, inner + 16);
+    const src = getU32(b, inner + 12);
+    const dst = getU32(b, inner + 16);
     const t = this.orig;
     if (proto === PROTO_TCP || proto === PROTO_UDP) {
       if (il4avail < 8) {
@@ -515,7 +516,7 @@ export class Netfilter implements PacketFilter {
           const hasPorts = r.portMin !== 0;
           if (v === T_MASQUERADE) {
             if (hook !== Hook.POSTROUTING) return true; // iptables allows it only there
-            const addr = this.host.masqueradeSource(outDev, readU32(b, l3 + 16));
+            const addr = this.host.masqueradeSource(outDev, getU32(b, l3 + 16));
             if (addr === 0) {
               this.drops.natDrop++;
               return false;
@@ -569,7 +570,7 @@ export class Netfilter implements PacketFilter {
 
   // ---- filter ------------------------------------------------------------------------------------
 
-  private filterHook(hook: Hook, slot: number, b: Uint8Array, l3: number, l3off: number, inDev: string, outDev: string): boolean {
+  private filterHook(hook: Hook, slot: number, b: Uint8Array, l3: number, l3rel: number, inDev: string, outDev: string): boolean {
     const table = this.filterTable;
     if (table === null) return true;
     const chain = FILTER_CHAIN[hook]!;
@@ -584,7 +585,7 @@ export class Netfilter implements PacketFilter {
       const saved = this.rejectFrom;
       this.rejectFrom = slot;
       try {
-        this.host.reject(kind, slot, l3off, inDev);
+        this.host.reject(kind, slot, l3rel, inDev);
       } finally {
         this.rejectFrom = saved;
       }
@@ -598,8 +599,8 @@ export class Netfilter implements PacketFilter {
     const f = this.facts;
     f.inDev = inDev;
     f.outDev = outDev;
-    f.src = readU32(b, l3 + 12);
-    f.dst = readU32(b, l3 + 16);
+    f.src = getU32(b, l3 + 12);
+    f.dst = getU32(b, l3 + 16);
     f.proto = b[l3 + 9]!;
     const ihl = (b[l3]! & 0x0f) << 2;
     const fragOff = ((b[l3 + 6]! << 8) | b[l3 + 7]!) & 0x1fff;
@@ -667,8 +668,4 @@ export class Netfilter implements PacketFilter {
 
 function readI32(b: Uint8Array, at: number): number {
   return (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
-}
-
-function readU32(b: Uint8Array, at: number): number {
-  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 }

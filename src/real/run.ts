@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { trafficEndNs, type NamespacePlan, type WorldPlan } from '../plan/plan.js';
-import { formatIptablesSave } from '../netfilter/iptables-save.js';
+import { formatIptablesSave } from '../plan/iptables-save.js';
 import { readCaptureFile } from '../capture/reader.js';
 import { PcapngWriter } from '../capture/pcapng.js';
 import { AGENT_PY } from './agent.js';
@@ -56,6 +56,7 @@ export function toolsNeeded(plan: WorldPlan): ToolNeed[] {
   if (plan.traffic.some((t) => t.kind === 'ping')) needs.push({ cmd: 'ping', pkg: 'iputils-ping' });
   if (plan.slirps.length > 0) needs.push({ cmd: 'slirp4netns', pkg: 'slirp4netns' });
   if (plan.namespaces.some((n) => n.interfaces.some((i) => i.kind === 'nic' && i.netem))) needs.push({ cmd: 'tc', pkg: 'iproute2' });
+  if (plan.namespaces.some((n) => n.interfaces.some((i) => i.offload === false))) needs.push({ cmd: 'ethtool', pkg: 'ethtool' });
   if (plan.namespaces.some((n) => n.dhcpClient.length > 0)) {
     needs.push({ cmd: 'dnsmasq', pkg: 'dnsmasq-base' }, { cmd: 'dhclient', pkg: 'isc-dhcp-client' });
   }
