@@ -24,6 +24,7 @@ import { Host } from '../stack/host.js';
 import { parseIpv4, parseMac } from '../wire/addr.js';
 import { Apps, type TrafficOutcome } from './apps.js';
 import type { CaptureSet } from './captures.js';
+import { TraceRecorder, type RecorderOptions } from '../trace/recorder.js';
 
 /** How long a run may go on after its last traffic entry should have ended: a safety net against
  *  timers that re-arm for ever, far beyond anything Linux keeps running after a conversation
@@ -166,9 +167,21 @@ export class World {
   }
 
   /** Capture every listed interface (`<ns>/<ifname>` → capture name) into `set`. */
-  capture(set: CaptureSet, which: { ns: string; ifname: string; captureName: string }[]): void {
+  /** Record the per-packet trace of this run (src/trace): every device, every netfilter hook. Call
+   *  after the world is built, before it runs. Off unless called; costs nothing then. */
+  trace(opts: RecorderOptions = {}): TraceRecorder {
+    const rec = new TraceRecorder(this.engine, opts);
+    for (const ns of this.namespaces.values()) {
+      const t = rec.forNamespace(ns.name);
+      ns.netfilter.tracer = t;
+      for (const dev of ns.order) dev.trace = t;
+    }
+    return rec;
+  }
+
+  capture(set: CaptureSet, which: { ns: string; ifname: string; captureName: string; ifUsed?: boolean }[]): void {
     this.captures = set;
-    for (const c of which) set.attach(c.captureName, this.ns(c.ns).device(c.ifname));
+    for (const c of which) set.attach(c.captureName, this.ns(c.ns).device(c.ifname), c.ifUsed === true);
   }
 
   /** Runs until nothing is left to happen, then closes the captures. The run stops early — and says so
@@ -281,9 +294,10 @@ export class World {
   }
 
   /** The captured interfaces of a plan, as `capture()` takes them. */
-  static planCaptures(plan: WorldPlan): { ns: string; ifname: string; captureName: string }[] {
-    const out: { ns: string; ifname: string; captureName: string }[] = [];
-    for (const nsp of plan.namespaces) for (const i of nsp.interfaces) if (i.capture) out.push({ ns: nsp.name, ifname: i.name, captureName: i.captureName });
+  static planCaptures(plan: WorldPlan): { ns: string; ifname: string; captureName: string; ifUsed: boolean }[] {
+    const out: { ns: string; ifname: string; captureName: string; ifUsed: boolean }[] = [];
+    // A loopback (`capture: { lo: true }`) is written only if it carried traffic.
+    for (const nsp of plan.namespaces) for (const i of nsp.interfaces) if (i.capture) out.push({ ns: nsp.name, ifname: i.name, captureName: i.captureName, ifUsed: i.kind === 'loopback' });
     return out;
   }
 
