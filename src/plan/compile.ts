@@ -21,6 +21,7 @@ export function compilePlan(s: Scenario): WorldPlan {
   for (const h of s.hosts) planVms(ctx, h);
   checkServices(ctx);
   ctx.plan.traffic = s.traffic.map((t) => planTraffic(ctx, t));
+  if (s.capture.lo) for (const ns of ctx.plan.namespaces) for (const i of ns.interfaces) if (i.kind === 'loopback') i.capture = true;
   const globs = s.capture.interfaces;
   if (globs !== null) {
     const unmatched = selectCaptures(ctx.plan, globs.map((g) => g.glob));

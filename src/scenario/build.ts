@@ -149,11 +149,8 @@ class Builder {
   capture(root: MapVal): Scenario['capture'] {
     const m = mapAt(root, 'capture');
     const list = m ? seqAt(m, 'interfaces') : undefined;
-    return {
-      interfaces: list
-        ? list.items.map((v, i) => ({ glob: String((v as ScalarVal).value), where: this.where(v.pos, `capture.interfaces[${i}]`) }))
-        : null,
-    };
+    const interfaces = list?.items.map((v, i) => ({ glob: String((v as ScalarVal).value), where: this.where(v.pos, `capture.interfaces[${i}]`) }));
+    return { interfaces: interfaces ?? null, lo: m ? boolOr(m, 'lo', false) : false };
   }
 
   // ---- hosts -------------------------------------------------------------------------------------
