@@ -16,6 +16,7 @@ const MODULES: Record<string, () => Promise<{ register: Register }>> = {
   compare: () => import('./compare.js'),
   verify: () => import('./verify.js'),
   sweep: () => import('./sweep.js'),
+  trace: () => import('./trace.js'),
 };
 
 /** The program with the subcommands `argv` needs: just the one it names, or all of them. */
