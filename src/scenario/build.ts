@@ -34,6 +34,8 @@ import {
   normaliseMac,
   parseCidr,
   parseDuration,
+  MAX_VIRTUAL_NS,
+  virtualBoundText,
   parseHostPort,
   parsePortMapping,
   type Cidr,
@@ -628,13 +630,18 @@ class Builder {
     if (!ok) return null;
     const common = { index, atNs: durationOr(m, 'at', 0), from, target, where, targetWhere };
     if (kind === 'ping') {
-      return {
-        kind,
-        ...common,
-        count: numOr(m, 'count', PING_DEFAULTS.count),
-        intervalNs: durationOr(m, 'interval', PING_DEFAULTS.intervalNs),
-        size: numOr(m, 'size', PING_DEFAULTS.size),
-      };
+      const count = numOr(m, 'count', PING_DEFAULTS.count);
+      const intervalNs = durationOr(m, 'interval', PING_DEFAULTS.intervalNs);
+      // The virtual-time bound holds for the entry's end too, not only for each duration in it.
+      if (common.atNs + count * intervalNs > MAX_VIRTUAL_NS) {
+        this.fail(where, `this ping would run until ${((common.atNs + count * intervalNs) / 1e9).toFixed(0)}s (at + count × interval): past the virtual-time bound of ${virtualBoundText()}`);
+        return null;
+      }
+      return { kind, ...common, count, intervalNs, size: numOr(m, 'size', PING_DEFAULTS.size) };
+    }
+    if (common.atNs + durationOr(m, 'timeout', 0) > MAX_VIRTUAL_NS) {
+      this.fail(where, `this entry would run until ${((common.atNs + durationOr(m, 'timeout', 0)) / 1e9).toFixed(0)}s (at + timeout): past the virtual-time bound of ${virtualBoundText()}`);
+      return null;
     }
     const sport = numOr(m, 'sport', null);
     const bind = strOr(m, 'bind', null);

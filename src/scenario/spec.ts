@@ -7,6 +7,7 @@ import {
   byKey,
   byValue,
   custom,
+  explained,
   int,
   listOf,
   mapOf,
@@ -32,6 +33,8 @@ import {
   normaliseMac,
   parseCidr,
   parseDuration,
+  durationProblem,
+  prefixProblem,
   parseHostPort,
   parsePortMapping,
 } from './values.js';
@@ -85,7 +88,7 @@ const iptIfname = str('an interface name like eth0 (or a prefix ending in "+", a
   return (s === '+' || interfaceNameProblem(base) === null);
 });
 const ipv4 = str('an IPv4 address like 192.0.2.1', (s) => ipv4ToNum(s) !== null);
-const ifaceCidr = str('an IPv4 address with prefix length like 192.0.2.1/24', (s) => parseCidr(s) !== null);
+const ifaceCidr = explained(str('an IPv4 address with prefix length like 192.0.2.1/24', (s) => parseCidr(s) !== null), (v) => prefixProblem(v as string));
 
 function hostBitsProblem(s: string): string | null {
   const c = parseCidr(s)!;
@@ -93,10 +96,10 @@ function hostBitsProblem(s: string): string | null {
   return net === c.addr ? null : `${s} has host bits set: the network is ${formatCidr(net, c.len)}`;
 }
 
-const networkCidr = str('an IPv4 network like 172.18.0.0/16', (s) => parseCidr(s) !== null, hostBitsProblem);
-const sourceCidr = str(
-  'an IPv4 network like 172.17.0.0/16 (or one address)',
-  (s) => parseCidr(s) !== null || ipv4ToNum(s) !== null,
+const networkCidr = explained(str('an IPv4 network like 172.18.0.0/16', (s) => parseCidr(s) !== null, hostBitsProblem), (v) => prefixProblem(v as string));
+const sourceCidr = explained(
+  str('an IPv4 network like 172.17.0.0/16 (or one address)', (s) => parseCidr(s) !== null || ipv4ToNum(s) !== null),
+  (v) => prefixProblem(v as string),
 );
 const mac = str(
   'a MAC address like "02:00:00:00:00:01"',
@@ -104,11 +107,10 @@ const mac = str(
   (s) => (macIsAssignable(normaliseMac(s)!) ? null : `${s} is a multicast or all-zero MAC address: an interface needs a unicast one (first byte even, not all zero)`),
 );
 const port = int(1, 65535, 'a port number 1-65535');
-const duration = custom(['string', 'number'], 'a duration like 200ms, 1s or 500us', (v) => parseDuration(v) !== null);
-const positiveDuration = custom(
-  ['string', 'number'],
-  'a duration above zero like 200ms, 1s or 500us',
-  (v) => (parseDuration(v) ?? 0) > 0,
+const duration = explained(custom(['string', 'number'], 'a duration like 200ms, 1s or 500us', (v) => parseDuration(v) !== null), durationProblem);
+const positiveDuration = explained(
+  custom(['string', 'number'], 'a duration above zero like 200ms, 1s or 500us', (v) => (parseDuration(v) ?? 0) > 0),
+  durationProblem,
 );
 const text = str('a string');
 const nodeRef = str('a node name (letters, digits, "-", "_")', isNodeName);
@@ -171,8 +173,9 @@ const routeSchema = obj(
   'a route',
   {
     to: req(
-      str('default or a network like 10.0.0.0/8', (s) => s === 'default' || parseCidr(s) !== null, (s) =>
-        s === 'default' ? null : hostBitsProblem(s),
+      explained(
+        str('default or a network like 10.0.0.0/8', (s) => s === 'default' || parseCidr(s) !== null, (s) => (s === 'default' ? null : hostBitsProblem(s))),
+        (v) => prefixProblem(v as string),
       ),
     ),
     via: opt(ipv4),
@@ -235,9 +238,9 @@ const dockerSchema = obj('docker', {
   ),
 });
 
-const vmIp = str(
-  'an IPv4 address like 10.0.2.15 (optionally with a prefix length like 10.0.2.15/24)',
-  (s) => ipv4ToNum(s) !== null || parseCidr(s) !== null,
+const vmIp = explained(
+  str('an IPv4 address like 10.0.2.15 (optionally with a prefix length like 10.0.2.15/24)', (s) => ipv4ToNum(s) !== null || parseCidr(s) !== null),
+  (v) => prefixProblem(v as string),
 );
 
 const vmForwards = listOf('a list of port forwards like ["2222:22"]', portMapping);
