@@ -2,13 +2,13 @@
 // interface; `wirebox show FILE` — the hosts' state after the run, as the Linux tools print it.
 
 import type { Command } from 'commander';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { World, type RunSummary } from '../world/world.js';
 import { CaptureSet } from '../world/captures.js';
 import { formatWorldState } from '../world/show.js';
 import type { WorldPlan } from '../plan/plan.js';
-import { UsageError, guard, loadPlan } from './common.js';
+import { Interrupted, UsageError, guard, loadPlan } from './common.js';
 import { Progress } from './progress.js';
+import { OutputFolder } from './output.js';
 
 export interface RunOptions {
   out: string;
@@ -18,29 +18,104 @@ export interface RunOptions {
   quiet?: boolean;
 }
 
+function parseCount(flag: string, s: string | undefined): number | undefined {
+  if (s === undefined) return undefined;
+  if (!/^[1-9]\d{0,15}$/.test(s)) throw new UsageError(`${flag}: expected a whole number above 0, got "${s}"`);
+  return Number(s);
+}
+
 function parseSeed(s: string | undefined): number | undefined {
   if (s === undefined) return undefined;
   if (!/^\d+$/.test(s) || Number(s) > 0xffffffff) throw new UsageError(`--seed: expected a whole number from 0 to 4294967295, got "${s}"`);
   return Number(s);
 }
 
-/** Emulates `plan` into `outDir`; on any failure removes every file it started. */
-export function runPlan(plan: WorldPlan, outDir: string, opts: { pcapng?: boolean; nsPrecision?: boolean; progress?: Progress | null }): { world: World; summary: RunSummary; files: string[] } {
-  if (existsSync(outDir) && !statSync(outDir).isDirectory()) throw new UsageError(`--out ${outDir}: exists and is not a folder`);
-  const world = World.fromPlan(plan);
-  mkdirSync(outDir, { recursive: true });
-  const set = opts.pcapng ? CaptureSet.pcapngFile(outDir, plan.name) : CaptureSet.files(outDir, opts.nsPrecision ? 'ns' : 'us');
+/** Largest number of frames a run captures by default (`--max-frames`): some hours of a busy link,
+ *  tens of gigabytes of pcap; a scenario that goes past it is almost surely not what was meant. */
+export const DEFAULT_MAX_FRAMES = 100_000_000;
+
+export interface RunPlanOptions {
+  pcapng?: boolean;
+  nsPrecision?: boolean;
+  progress?: Progress | null;
+  maxFrames?: number;
+  /** Asked between slices of the run; a reason stops it (nothing is left in the output folder). */
+  interrupted?: () => Error | null;
+}
+
+/** Emulates `plan` into `outDir` through a staging folder (./output.ts): on success the captures are put
+ *  in place and listed in the folder's manifest; on any failure nothing is left. */
+export function runPlan(plan: WorldPlan, outDir: string, opts: RunPlanOptions): { world: World; summary: RunSummary; files: string[] } {
+  const r = startRun(plan, outDir, opts);
   try {
+    return r.commit(r.world.run(undefined, r.onProgress));
+  } catch (err) {
+    r.abort();
+    throw err;
+  } finally {
+    opts.progress?.done();
+  }
+}
+
+/** runPlan, giving the event loop a turn every 50 ms so that `opts.interrupted` (a signal) can stop the
+ *  run; stopped, it leaves nothing in the output folder. Same events, same bytes as runPlan. */
+export async function runPlanAsync(plan: WorldPlan, outDir: string, opts: RunPlanOptions): Promise<{ world: World; summary: RunSummary; files: string[] }> {
+  const r = startRun(plan, outDir, opts);
+  try {
+    return r.commit(await r.world.runAsync(undefined, r.onProgress, opts.interrupted));
+  } catch (err) {
+    r.abort();
+    throw err;
+  } finally {
+    opts.progress?.done();
+  }
+}
+
+function startRun(plan: WorldPlan, outDir: string, opts: RunPlanOptions) {
+  const folder = OutputFolder.prepare(outDir);
+  let set: CaptureSet | null = null;
+  const abort = () => {
+    set?.abort();
+    folder.discard();
+  };
+  try {
+    const world = World.fromPlan(plan);
+    set = opts.pcapng ? CaptureSet.pcapngFile(folder.staging, plan.name) : CaptureSet.files(folder.staging, opts.nsPrecision ? 'ns' : 'us');
+    set.maxFrames(opts.maxFrames ?? DEFAULT_MAX_FRAMES);
     world.capture(set, World.planCaptures(plan));
     const p = opts.progress ?? null;
     if (p) p.start(Math.max(world.trafficEndNs(), 1e9));
-    const summary = world.run(undefined, p ? (now) => p.update(now) : undefined);
-    p?.done();
-    return { world, summary, files: set.paths() };
+    const captures = set;
+    return {
+      world,
+      onProgress: p ? (now: number) => p.update(now) : undefined,
+      commit: (summary: RunSummary) => ({ world, summary, files: folder.commit(captures.paths()) }),
+      abort,
+    };
   } catch (err) {
-    set.abort();
+    abort();
     throw err;
   }
+}
+
+/** Handlers for SIGINT and SIGTERM for the length of a run: the first asks the run to stop at its next
+ *  turn (it then removes its staging folder); a second one exits at once (`onForce` cleans up). */
+export function catchSignals(): { interrupted: () => 'SIGINT' | 'SIGTERM' | null; release: () => void } {
+  let got: 'SIGINT' | 'SIGTERM' | null = null;
+  const handler = (sig: 'SIGINT' | 'SIGTERM') => {
+    // The second one: exit now; OutputFolder's exit hook still removes the staging folder.
+    if (got !== null) process.exit(sig === 'SIGINT' ? 130 : 143);
+    got = sig;
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    interrupted: () => got,
+    release: () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
 }
 
 export function formatSummary(plan: WorldPlan, s: RunSummary, files: string[]): string {
@@ -77,12 +152,28 @@ export function register(program: Command): void {
     .option('--seed <n>', "override the scenario's seed")
     .option('--ns', 'nanosecond timestamps in pcap files (default microseconds, as tcpdump)')
     .option('-q, --quiet', 'print nothing on success')
-    .action((file: string | undefined, opts: RunOptions & { ns?: boolean }) =>
-      guard(() => {
+    .option('--max-frames <n>', `stop with an error once more than this many frames are captured (default ${DEFAULT_MAX_FRAMES})`)
+    .action((file: string | undefined, opts: RunOptions & { ns?: boolean; maxFrames?: string }) =>
+      guard(async () => {
         const plan = loadPlan(file, parseSeed(opts.seed));
+        const maxFrames = parseCount('--max-frames', opts.maxFrames);
         const progress = process.stderr.isTTY && !opts.quiet ? new Progress(process.stderr) : null;
-        const { summary, files } = runPlan(plan, opts.out, { pcapng: opts.pcapng, nsPrecision: opts.ns, progress });
-        if (!opts.quiet) process.stdout.write(formatSummary(plan, summary, files));
+        const signals = catchSignals();
+        try {
+          const { summary, files } = await runPlanAsync(plan, opts.out, {
+            pcapng: opts.pcapng,
+            nsPrecision: opts.ns,
+            progress,
+            maxFrames,
+            interrupted: () => {
+              const sig = signals.interrupted();
+              return sig === null ? null : new Interrupted(sig, opts.out);
+            },
+          });
+          if (!opts.quiet) process.stdout.write(formatSummary(plan, summary, files));
+        } finally {
+          signals.release();
+        }
       }),
     );
 

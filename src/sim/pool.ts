@@ -15,6 +15,8 @@
 // objects, so hot code reads `pool.bytes` / `pool.view` / `pool.len` at each use and never caches them
 // across a call that may allocate.
 
+import { LimitError } from './limit.js';
+
 export const SLOT_SIZE = 2048;
 const SLOT_SHIFT = 11;
 
@@ -132,7 +134,9 @@ export class PacketPool {
 
   private grow(): void {
     if (this.capacity >= MAX_POOL_SLOTS) {
-      throw new RangeError(`PacketPool exhausted: ${this.capacity} slots in use (frames leaking?)`);
+      throw new LimitError(
+        `the packet pool is full: ${this.capacity} frames (${(this.capacity * SLOT_SIZE) / 2 ** 30} GiB) in flight at once, wirebox's limit; traffic is queued faster than it drains`,
+      );
     }
     this.resize(Math.min(this.capacity * 2, MAX_POOL_SLOTS));
     this.grows++;

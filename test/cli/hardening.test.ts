@@ -1,9 +1,9 @@
 // Issue 12's table, row by row, as a user meets it: a spawned `wirebox`, its exit code, its stderr (one
 // line, naming the file or path, no stack trace) and the output folder afterwards.
-import { copyFileSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, STACK, tmp, wirebox } from './spawn.js';
+import { ROOT, STACK, tmp, wirebox, wireboxChild } from './spawn.js';
 
 const EXAMPLE = join(ROOT, 'fixtures/scenarios/docker-bridge-nat.yaml');
 
@@ -75,3 +75,113 @@ describe('values are checked for range, each with its own message', () => {
     expect(readdirSync(join(o, '..'))).toEqual([]);
   });
 });
+
+describe('-o is checked before any work, with plain fs calls only', () => {
+  it('a path under a regular file', () => {
+    const d = tmp();
+    writeFileSync(join(d, 'f'), 'x');
+    const r = wirebox(['run', EXAMPLE, '-o', join(d, 'f', 'out')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`wirebox: --out ${join(d, 'f', 'out')}: ${join(d, 'f')} is a file, not a folder, so nothing can be created under it\n`);
+    expect(readdirSync(d)).toEqual(['f']);
+  });
+
+  it('a path that is a regular file', () => {
+    const d = tmp();
+    writeFileSync(join(d, 'f'), 'x');
+    const r = wirebox(['run', EXAMPLE, '-o', join(d, 'f')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/: exists and is not a folder\n$/);
+  });
+
+  it('a folder that may not be created (a name too long; no permission)', () => {
+    const d = tmp();
+    const r = wirebox(['run', EXAMPLE, '-o', join(d, 'x'.repeat(300))]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/name too long\n$/);
+    expect(r.stderr).not.toMatch(STACK);
+    chmodSync(d, 0o555);
+    // root may write anywhere: the child then runs as nobody
+    const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+    const p = wirebox(['run', EXAMPLE, '-o', join(d, 'out')], asNobody);
+    expect(p.status).toBe(2);
+    expect(p.stderr).toBe(`wirebox: --out ${join(d, 'out')}: cannot create it in ${d}: permission denied\n`);
+    expect(readdirSync(d)).toEqual([]);
+  });
+
+  it('-o /proc/wb is refused at once (Node\'s recursive mkdir spins there)', () => {
+    const t0 = Date.now();
+    const r = wirebox(['run', EXAMPLE, '-o', '/proc/wb'], { timeoutMs: 30_000 });
+    expect(r.signal).toBeNull();
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('wirebox: --out /proc/wb: /proc is a pseudo-filesystem of the kernel: captures cannot be written there\n');
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    expect(wirebox(['run', EXAMPLE, '-o', '/sys/fs/wb']).stderr).toMatch(/\/sys is a pseudo-filesystem/);
+  });
+});
+
+describe('an output folder never mixes two runs, never holds half of one', () => {
+  it('a rerun with another seed replaces the previous run\'s files (other veth names), keeps the user\'s own', () => {
+    const o = join(tmp(), 'o');
+    expect(wirebox(['run', EXAMPLE, '-o', o, '-q']).status).toBe(0);
+    const first = readdirSync(o).filter((f) => f.endsWith('.pcap'));
+    writeFileSync(join(o, 'notes.txt'), 'mine');
+    expect(wirebox(['run', EXAMPLE, '-o', o, '-q', '--seed', '7']).status).toBe(0);
+    const second = readdirSync(o).filter((f) => f.endsWith('.pcap'));
+    expect(first.find((f) => f.startsWith('dh.veth'))).not.toBe(second.find((f) => f.startsWith('dh.veth')));
+    expect(second).toHaveLength(5);
+    expect(readdirSync(o).sort()).toEqual(['.wirebox-manifest', 'notes.txt', ...second].sort());
+    expect(readFileSync(join(o, '.wirebox-manifest'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).sort()).toEqual(second.sort());
+  });
+
+  it('capture files that no wirebox run listed make the run refuse the folder', () => {
+    const o = tmp();
+    writeFileSync(join(o, 'theirs.pcap'), 'x');
+    const r = wirebox(['run', EXAMPLE, '-o', o, '-q']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/holds capture files no wirebox run listed in \.wirebox-manifest \(theirs\.pcap\)/);
+    expect(readdirSync(o)).toEqual(['theirs.pcap']);
+  });
+
+  it('--max-frames: a limit reached is an error naming it, and nothing is left', () => {
+    const parent = tmp();
+    const r = wirebox(['run', EXAMPLE, '-o', join(parent, 'o'), '--max-frames', '10']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^wirebox: more than 10 frames captured at [\d.]+ s of virtual time: the limit \(--max-frames 10\); raise it or shorten the traffic\n$/);
+    expect(readdirSync(parent)).toEqual([]);
+  });
+
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    it(`${signal} in the middle of a large run: exit ${code}, nothing partial left`, async () => {
+      const parent = tmp();
+      writeFileSync(join(parent, 'big.yaml'), BIG);
+      const child = wireboxChild(['run', join(parent, 'big.yaml'), '-o', join(parent, 'o')], parent);
+      let stderr = '';
+      child.stderr!.on('data', (b) => (stderr += b));
+      const exited = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+      // Wait until the run is writing (its staging folder holds growing captures), then interrupt it.
+      const t0 = Date.now();
+      for (;;) {
+        const staging = readdirSync(parent).find((n) => n.startsWith('.wirebox-o-'));
+        if (staging && readdirSync(join(parent, staging)).length > 0) break;
+        if (Date.now() - t0 > 60_000) throw new Error('the run never started writing');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      child.kill(signal);
+      expect(await exited).toBe(code);
+      expect(stderr).toBe(`wirebox: interrupted (${signal}): nothing written to ${join(parent, 'o')}\n`);
+      expect(readdirSync(parent)).toEqual(['big.yaml']);
+    }, 120_000);
+  }
+});
+
+/** A run of many seconds: a ping every millisecond for ten minutes of virtual time. */
+const BIG = `version: 1
+wires: { lan: {} }
+hosts:
+  a: { interfaces: { eth0: { wire: lan, ip: 192.0.2.1/24 } } }
+  b: { interfaces: { eth0: { wire: lan, ip: 192.0.2.2/24 } } }
+traffic:
+  - { from: b, ping: 192.0.2.1, count: 600000, interval: 1ms }
+`;
