@@ -166,6 +166,10 @@ export interface ServicePlan {
   reply: string | null;
   echo: boolean;
   reuseport: boolean;
+  /** A userland relay (socat, moby's docker-proxy) to this backend: each TCP connection accepted opens
+   *  one to `ip:port` and the bytes are copied both ways, half-closes passed on; each UDP client
+   *  (address and port) gets a socket of its own to the backend. Absent: an ordinary service. */
+  forward?: { ip: Ipv4String; port: number };
 }
 
 export type TrafficPlan = PingPlan | TcpClientPlan | UdpClientPlan;

@@ -147,6 +147,7 @@ export function servicePlan(node: string, s: ServiceSpec): ServicePlan {
     reply: s.reply,
     echo: s.echo,
     reuseport: s.reuseport,
+    ...(s.forward ? { forward: { ...s.forward } } : {}),
   };
 }
 

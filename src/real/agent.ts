@@ -35,7 +35,7 @@ def tcp_service(svc):
     s.bind((svc["bind"], svc["port"]))
     s.listen(128)
     s.setblocking(False)
-    sel.register(s, selectors.EVENT_READ, ("listen", svc))
+    sel.register(s, selectors.EVENT_READ, ("relay-listen" if svc.get("forward") else "listen", svc))
 
 def udp_service(svc):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -43,7 +43,70 @@ def udp_service(svc):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     s.bind((svc["bind"], svc["port"]))
     s.setblocking(False)
-    sel.register(s, selectors.EVENT_READ, ("udp", svc))
+    if svc.get("forward"):
+        s.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
+        sel.register(s, selectors.EVENT_READ, ("relay-udp", svc))
+    else:
+        sel.register(s, selectors.EVENT_READ, ("udp", svc))
+
+# ---- relays (forward:), as moby's cmd/docker-proxy: tcp_proxy_linux.go and udp_proxy_linux.go ----
+IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)
+
+def relay_tcp(client, svc):
+    fwd = svc["forward"]
+    try:
+        backend = socket.create_connection((fwd["ip"], fwd["port"]))
+    except OSError as e:
+        out("log relay %s dial %s:%d %s" % (svc["name"], fwd["ip"], fwd["port"], e))
+        client.close()
+        return
+    done = []
+    def broker(to, frm):
+        try:
+            while True:
+                b = frm.recv(65536)
+                if not b:
+                    break
+                to.sendall(b)
+        except OSError:
+            pass
+        try:
+            to.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        done.append(1)
+    a = threading.Thread(target=broker, args=(client, backend), daemon=True)
+    b = threading.Thread(target=broker, args=(backend, client), daemon=True)
+    a.start(); b.start(); a.join(); b.join()
+    client.close()
+    backend.close()
+
+def relay_udp_flow(listener, flow, local, peer):
+    while True:
+        try:
+            b = flow.recv(65536)
+        except OSError:
+            return
+        anc = [(socket.IPPROTO_IP, IP_PKTINFO, struct.pack("=I4s4s", 0, local, b"\0\0\0\0"))]
+        try:
+            listener.sendmsg([b], anc, 0, peer)
+        except OSError as e:
+            out("log relay reply %s" % e)
+
+def relay_udp(listener, svc, flows):
+    data, anc, _, peer = listener.recvmsg(65536, socket.CMSG_SPACE(12))
+    local = b"\0\0\0\0"
+    for level, kind, d in anc:
+        if level == socket.IPPROTO_IP and kind == IP_PKTINFO:
+            local = d[8:12]
+    flow = flows.get(peer)
+    if flow is None:
+        fwd = svc["forward"]
+        flow = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        flow.connect((fwd["ip"], fwd["port"]))
+        flows[peer] = flow
+        threading.Thread(target=relay_udp_flow, args=(listener, flow, local, peer), daemon=True).start()
+    flow.send(data)
 
 def serve():
     while True:
@@ -51,7 +114,13 @@ def serve():
             kind, svc = key.data
             s = key.fileobj
             try:
-                if kind == "listen":
+                if kind == "relay-listen":
+                    c, _ = s.accept()
+                    c.setblocking(True)
+                    threading.Thread(target=relay_tcp, args=(c, svc), daemon=True).start()
+                elif kind == "relay-udp":
+                    relay_udp(s, svc, svc.setdefault("_flows", {}))
+                elif kind == "listen":
                     c, _ = s.accept()
                     c.setblocking(False)
                     sel.register(c, selectors.EVENT_READ, ("conn", svc))

@@ -306,6 +306,8 @@ class Builder {
       const proto: 'tcp' | 'udp' = get(m, 'tcp') ? 'tcp' : 'udp';
       const port = numOr(m, proto, 0);
       const echo = boolOr(m, 'echo', false);
+      const fwd = strOr(m, 'forward', null);
+      const c = fwd === null ? -1 : fwd.lastIndexOf(':');
       return {
         name: strOr(m, 'name', `${proto}/${port}`),
         proto,
@@ -314,6 +316,7 @@ class Builder {
         reply: echo ? null : strOr(m, 'reply', null),
         echo,
         reuseport: boolOr(m, 'reuseport', false),
+        forward: fwd === null ? null : { ip: fwd.slice(0, c), port: Number(fwd.slice(c + 1)) },
         where: this.where(m.pos, `${path}[${i}]`),
       };
     });

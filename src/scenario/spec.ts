@@ -129,12 +129,25 @@ const dnatTo = str('an address like "172.17.0.2:80" or "172.17.0.2"', (s) => {
   return ipv4ToNum(s.slice(0, c)) !== null && parseHostPort(s) !== null;
 });
 
+/** A relay's backend: an IPv4 address and a port (no node names: a relay dials an address). */
+const relayTarget = str('an address and port like "172.17.0.2:80"', (s) => {
+  const c = s.lastIndexOf(':');
+  return c > 0 && ipv4ToNum(s.slice(0, c)) !== null && parseHostPort(s) !== null;
+});
+
 // ---- services ------------------------------------------------------------------------------------------
 
 function replyXorEcho(m: MapVal, path: string, report: (p: { line: number; col: number }, path: string, msg: string) => void): void {
   const reply = entry(m, 'reply');
   const echo = get(m, 'echo');
   const echoOn = echo?.kind === 'scalar' && echo.value === true;
+  const forward = entry(m, 'forward');
+  if (forward) {
+    // A relay (socat, docker-proxy) answers nothing itself: what comes back is the backend's answer.
+    if (reply) report(reply.keyPos, `${path}.reply`, 'a relay service (forward:) takes no reply: the backend answers');
+    else if (echo) report(entry(m, 'echo')!.keyPos, `${path}.echo`, 'a relay service (forward:) takes no echo: the backend answers');
+    return;
+  }
   if (reply && echoOn) {
     report(reply.keyPos, `${path}.reply`, 'a service takes reply or echo: true, not both');
   } else if (!reply && !echoOn) {
@@ -152,6 +165,7 @@ function serviceVariant(proto: 'tcp' | 'udp'): ObjectSchema {
       echo: opt(bool()),
       reuseport: opt(bool()),
       name: opt(str('a non-empty service name', (s) => s.length > 0)),
+      forward: opt(relayTarget),
     },
     replyXorEcho,
   );

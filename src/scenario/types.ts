@@ -129,6 +129,9 @@ export interface ServiceSpec {
   reply: string | null;
   echo: boolean;
   reuseport: boolean;
+  /** `forward: "IP:PORT"`: a userland relay (socat, docker-proxy) to this backend instead of an answer;
+   *  reply is null and echo false then. */
+  forward: { ip: Ipv4String; port: number } | null;
   where: Where;
 }
 

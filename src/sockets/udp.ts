@@ -30,7 +30,9 @@ import { IcmpCode, IcmpType } from '../stack/icmp.js';
 import { PACKET_HOST } from '../devices/device.js';
 import { hash3 } from '../sim/hash.js';
 
-export type DatagramHandler = (data: Uint8Array, from: number, fromPort: number, reply: (bytes: Uint8Array) => void) => void;
+/** `to` is the datagram's destination address (IP_PKTINFO's ipi_addr), for sockets bound to the wildcard
+ *  that answer from the address they were asked at. */
+export type DatagramHandler = (data: Uint8Array, from: number, fromPort: number, reply: (bytes: Uint8Array) => void, to: number) => void;
 
 export interface UdpBindOptions {
   /** Local address (number or dotted quad); 0 / "0.0.0.0" / absent: the wildcard. */
@@ -129,6 +131,15 @@ export class UdpSocket {
     if (d === 0 || p === 0) throw new SocketError(dst === undefined ? 'ENOTCONN' : 'EINVAL', 'no destination');
     if (this.port === 0) this.udp.autobind(this);
     return this.udp.output(this, bytesOf(data), d, p);
+  }
+
+  /** sendmsg(2) with an IP_PKTINFO control message whose ipi_spec_dst is `src`: the datagram leaves
+   *  from that local address whatever the socket is bound to (docker-proxy answers a client from the
+   *  address the client asked at, read with IP_PKTINFO on receive). */
+  sendFrom(data: Uint8Array | string, src: number, dst: number, dport: number): boolean {
+    if (this.closed) throw new SocketError('EBADF', 'socket closed');
+    if (this.port === 0) this.udp.autobind(this);
+    return this.udp.output(this, bytesOf(data), dst >>> 0, dport, src >>> 0);
   }
 
   close(): void {
@@ -254,7 +265,7 @@ export class Udp implements TransportProtocol {
   // ---- output -------------------------------------------------------------------------------------
 
   /** @internal udp_sendmsg after the socket checks. */
-  output(s: UdpSocket, data: Uint8Array, dst: number, dport: number): boolean {
+  output(s: UdpSocket, data: Uint8Array, dst: number, dport: number, specDst = 0): boolean {
     const host = this.host;
     const rt = host.routeOutput(dst, s.boundDev);
     if (rt === null) return false;
@@ -264,7 +275,7 @@ export class Udp implements TransportProtocol {
     if (IPV4.HEADER_LEN + l4len > mtu || L4_OFFSET + l4len > SLOT_SIZE) {
       throw new SocketError('EMSGSIZE', `datagram of ${data.length} bytes exceeds the path MTU ${mtu} (no fragmentation here)`);
     }
-    const src = s.boundAddr !== 0 ? s.boundAddr : rt.src;
+    const src = specDst !== 0 ? specDst : s.boundAddr !== 0 ? s.boundAddr : rt.src;
     const pool = host.engine.pool;
     const slot = pool.alloc();
     const bytes = pool.bytes;
@@ -311,7 +322,7 @@ export class Udp implements TransportProtocol {
         if (s.boundDev !== 0 && s.boundDev !== ifindex) continue;
         if (s.addr !== 0 && s.addr !== dst) continue;
         if (s.remoteAddr !== 0 && (s.remoteAddr !== src || s.remotePort !== sport)) continue;
-        this.deliverTo(s, data, src, sport);
+        this.deliverTo(s, data, src, sport, dst);
       }
       return;
     }
@@ -323,7 +334,7 @@ export class Udp implements TransportProtocol {
       return;
     }
     pool.release(slot);
-    this.deliverTo(s, data, src, sport);
+    this.deliverTo(s, data, src, sport, dst);
   }
 
   private drop(slot: number): void {
@@ -375,14 +386,20 @@ export class Udp implements TransportProtocol {
     return hash3(this.hashKey, laddr, faddr, (lport << 16) | fport);
   }
 
-  private deliverTo(s: UdpSocket, data: Uint8Array, src: number, sport: number): void {
+  private deliverTo(s: UdpSocket, data: Uint8Array, src: number, sport: number, dst: number): void {
     this.stats.inDatagrams++;
     s.received++;
     const h = s.onDatagram;
     if (h === null) return;
-    h(data, src, sport, (bytes: Uint8Array) => {
-      if (!s.closed) s.send(bytes, src, sport);
-    });
+    h(
+      data,
+      src,
+      sport,
+      (bytes: Uint8Array) => {
+        if (!s.closed) s.send(bytes, src, sport);
+      },
+      dst,
+    );
   }
 
   /** __udp4_lib_err: an ICMP error about a datagram one of our sockets sent. */

@@ -16,6 +16,7 @@ import { Slirp, SlirpTap } from '../vm/slirp/slirp.js';
 import { DhcpServer } from '../vm/dhcp-server.js';
 import { DhcpClient } from '../vm/dhcp-client.js';
 import { CAPTURE_EPOCH_SEC } from './captures.js';
+import { startRelay } from './relay.js';
 import type { Namespace, World } from './world.js';
 
 export interface TrafficOutcome {
@@ -42,6 +43,10 @@ export class Apps {
   constructor(readonly world: World) {}
 
   service(ns: Namespace, svc: ServicePlan): void {
+    if (svc.forward) {
+      startRelay(ns, svc);
+      return;
+    }
     const answer = (data: Uint8Array): Uint8Array => (svc.echo ? data : encoder.encode(svc.reply ?? ''));
     if (svc.proto === 'udp') {
       ns.host.udp.bind({ addr: svc.bind, port: svc.port, reuseport: svc.reuseport }, (data, _from, _port, reply) => reply(answer(data)));

@@ -89,6 +89,7 @@ const EXPECTED: Record<string, Record<string, Verdict>> = {
     'web.eth0': 'match',
   },
   'multihomed-bind': { 'desk.eth0': 'match', 'phone.wlan0': 'match', 'srv.eth0': 'match', 'srv.wlan0': 'match' },
+  'relay-host-proxy': { 'app.eth0': 'match', 'dh.docker0': 'match', 'dh.eth0': 'match', 'dh.veth48de2a4': 'match', 'upstream.eth0': 'match' },
   reuseport: { 'client.eth0': REUSEPORT_WORKERS, 'web.eth0': REUSEPORT_WORKERS },
   'vm-bridged-hostonly-internal': {
     'db1.eth0': 'match',

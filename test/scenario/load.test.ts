@@ -53,8 +53,8 @@ describe('the SCENARIO.md complete example', () => {
           forward: false,
           nat: [],
           services: [
-            { name: 'tcp/80', proto: 'tcp', port: 80, bind: '0.0.0.0', reply: 'HTTP/1.0 200 OK\r\n\r\nhi', echo: false, reuseport: false },
-            { name: 'udp/7', proto: 'udp', port: 7, bind: '0.0.0.0', reply: null, echo: true, reuseport: false },
+            { name: 'tcp/80', proto: 'tcp', port: 80, bind: '0.0.0.0', reply: 'HTTP/1.0 200 OK\r\n\r\nhi', echo: false, reuseport: false, forward: null },
+            { name: 'udp/7', proto: 'udp', port: 7, bind: '0.0.0.0', reply: null, echo: true, reuseport: false, forward: null },
           ],
           docker: null,
           vms: [],
@@ -134,7 +134,7 @@ describe('the real-capture fixtures', () => {
     expect(dh.docker!.containers.map((c) => c.name)).toEqual(['ct1', 'ct2', 'ct3']);
     expect(dh.docker!.containers.every((c) => c.network.mode === 'network' && c.network.network === 'bridge')).toBe(true);
     expect(strip(dh.docker!.containers[1]!.services)).toEqual([
-      { name: 'tcp/8000', proto: 'tcp', port: 8000, bind: '0.0.0.0', reply: HTTP, echo: false, reuseport: false },
+      { name: 'tcp/8000', proto: 'tcp', port: 8000, bind: '0.0.0.0', reply: HTTP, echo: false, reuseport: false, forward: null },
     ]);
     expect(strip(s.traffic)).toEqual(shape<TrafficSpec[]>([
       {

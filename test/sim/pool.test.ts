@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { PacketPool, SLOT_SIZE } from '../../src/sim/pool.js';
+import { LARGE_SLOT_SIZE, PacketPool, SLOT_SIZE } from '../../src/sim/pool.js';
 
 describe('PacketPool', () => {
   it('slots are SLOT_SIZE apart and do not overlap', () => {
@@ -102,9 +102,62 @@ describe('PacketPool', () => {
     );
   });
 
-  it('rejects frames larger than a slot', () => {
+  it('rejects frames larger than a large slot', () => {
     const p = new PacketPool(1);
-    expect(() => p.fromBytes(new Uint8Array(SLOT_SIZE + 1))).toThrow(RangeError);
+    expect(() => p.fromBytes(new Uint8Array(LARGE_SLOT_SIZE + 1))).toThrow(RangeError);
     expect(p.inUse).toBe(0);
+  });
+
+  it('large slots hold a 65,535-byte datagram behind Ethernet and never overlap small ones', () => {
+    const p = new PacketPool(2);
+    expect(LARGE_SLOT_SIZE).toBeGreaterThanOrEqual(14 + 4 + 65535);
+    const a = p.alloc();
+    const big = p.allocFor(14 + 65535);
+    const b = p.alloc();
+    const c = p.alloc(); // small class grows after the large slots: numbers stay disjoint
+    expect(p.room(a)).toBe(SLOT_SIZE);
+    expect(p.room(big)).toBe(LARGE_SLOT_SIZE);
+    p.bytes.fill(0x11, p.base(big), p.base(big) + LARGE_SLOT_SIZE);
+    for (const s of [a, b, c]) {
+      p.bytes.fill(0x22, p.base(s), p.base(s) + SLOT_SIZE);
+      const lo = p.base(s);
+      expect(lo + SLOT_SIZE <= p.base(big) || lo >= p.base(big) + LARGE_SLOT_SIZE).toBe(true);
+    }
+    expect(p.bytes[p.base(big) + LARGE_SLOT_SIZE - 1]).toBe(0x11);
+    p.len[big] = 14 + 65535;
+    expect(p.len[big]).toBe(65549); // lengths are not cut at 16 bits
+    // A unit inside a large slot is not a slot.
+    expect(() => p.ref(big + 1)).toThrow(/not allocated/);
+    const copy = p.clone(big);
+    expect(p.room(copy)).toBe(LARGE_SLOT_SIZE);
+    expect(p.toBytes(copy).length).toBe(65549);
+    for (const s of [a, big, b, c, copy]) p.release(s);
+    expect(p.inUse).toBe(0);
+    // Freed large slots are reused, not grown again.
+    const grows = p.grows;
+    const again = [p.allocLarge(), p.allocLarge()];
+    expect(p.grows).toBe(grows);
+    for (const s of again) p.release(s);
+  });
+
+  it('mixed small/large alloc/release sequences never hand out overlapping live slots (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom('small', 'large', 'release', 'clone'), fc.nat()), { maxLength: 200 }), (ops) => {
+        const p = new PacketPool(1);
+        const held: number[] = [];
+        for (const [op, k] of ops) {
+          if (op === 'small' || op === 'large') held.push(op === 'small' ? p.alloc() : p.allocLarge());
+          else if (held.length === 0) continue;
+          else if (op === 'clone') held.push(p.clone(held[k % held.length]!));
+          else p.release(held.splice(k % held.length, 1)[0]!);
+          const spans = held.map((s) => [p.base(s), p.base(s) + p.room(s)] as const).sort((x, y) => x[0] - y[0]);
+          for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
+          for (const [, end] of spans) expect(end).toBeLessThanOrEqual(p.bytes.length);
+          expect(p.inUse).toBe(held.length);
+        }
+        for (const s of held) p.release(s);
+        expect(p.inUse).toBe(0);
+      }),
+    );
   });
 });
