@@ -4,6 +4,8 @@
 
 import { CaptureError } from '../capture/error.js';
 import { compilePlan } from '../plan/compile.js';
+import { selectCaptures } from '../plan/capture.js';
+import { isCaptureGlob } from '../scenario/glob.js';
 import type { WorldPlan } from '../plan/plan.js';
 import { RealRunError } from '../real/run.js';
 import { ScenarioError } from '../scenario/errors.js';
@@ -64,9 +66,25 @@ export async function guard(body: () => Promise<void> | void): Promise<void> {
   }
 }
 
-/** The scenario at `file` (or the built-in example when none is given), compiled to a plan. */
-export function loadPlan(file: string | undefined, seed?: number): WorldPlan {
+/** The scenario at `file` (or the built-in example when none is given), compiled to a plan. `capture`
+ *  (`--capture GLOB`, repeatable) replaces the file's `capture.interfaces` when given. */
+export function loadPlan(file: string | undefined, seed?: number, capture?: string[]): WorldPlan {
   const scenario = file === undefined ? parseScenario(BUILTIN_EXAMPLE, BUILTIN_EXAMPLE_NAME) : loadScenarioFile(file);
   if (seed !== undefined) scenario.seed = seed;
-  return compilePlan(scenario);
+  const globs = capture ?? [];
+  for (const g of globs) {
+    if (!isCaptureGlob(g)) throw new UsageError(`--capture ${JSON.stringify(g)}: expected an interface glob like dh.eth0 or "*.eth0" (letters, digits, ".", "-", "_", "*", "?")`);
+  }
+  if (globs.length) scenario.capture = { ...scenario.capture, interfaces: null };
+  const plan = compilePlan(scenario);
+  if (globs.length) {
+    const unmatched = selectCaptures(plan, globs);
+    if (unmatched.length) throw new UsageError(`--capture ${unmatched[0]!.problem}`);
+  }
+  return plan;
+}
+
+/** Commander collector for a repeatable option. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }

@@ -2,10 +2,10 @@
 // iptables, tcpdump), with the same output layout as `wirebox run`.
 
 import type { Command } from 'commander';
-import { guard, loadPlan } from './common.js';
+import { collect, guard, loadPlan } from './common.js';
 import { buildTopology } from '../real/topology.js';
 import { cleanupNamespaces, leftoverNamespaces, runReal } from '../real/run.js';
-import { formatIptablesSave } from '../netfilter/iptables-save.js';
+import { formatIptablesSave } from '../plan/iptables-save.js';
 
 export function register(program: Command): void {
   program
@@ -14,17 +14,18 @@ export function register(program: Command): void {
     .argument('[file]', 'scenario file (YAML or JSON); the built-in example when omitted')
     .option('-o, --out <dir>', 'output folder for <node>.<interface>.pcap', 'captures-real')
     .option('--pcapng', 'write one <scenario>.pcapng with every interface named <node>.<interface>')
+    .option('--capture <glob>', 'capture only interfaces matching GLOB (<node>.<interface>, * and ?; repeatable; replaces the file\'s capture.interfaces)', collect)
     .option('--settle <ms>', 'time to keep capturing after the last traffic entry', '1000')
     .option('--dry-run', 'print the commands and iptables-restore input instead of running them')
     .option('--cleanup', 'remove namespaces left by an earlier run that was killed, and exit')
-    .action((file: string | undefined, opts: { out: string; settle: string; pcapng?: boolean; dryRun?: boolean; cleanup?: boolean }) =>
+    .action((file: string | undefined, opts: { out: string; capture?: string[]; settle: string; pcapng?: boolean; dryRun?: boolean; cleanup?: boolean }) =>
       guard(async () => {
         if (opts.cleanup) {
           const removed = cleanupNamespaces(leftoverNamespaces());
           process.stdout.write(removed.length ? `removed ${removed.join(', ')}\n` : 'nothing to remove\n');
           return;
         }
-        const plan = loadPlan(file);
+        const plan = loadPlan(file, undefined, opts.capture);
         if (opts.dryRun) {
           const topo = buildTopology(plan);
           for (const argv of topo.commands) process.stdout.write(argv.join(' ') + '\n');

@@ -6,7 +6,7 @@ import { World, type RunSummary } from '../world/world.js';
 import { CaptureSet } from '../world/captures.js';
 import { formatWorldState } from '../world/show.js';
 import type { WorldPlan } from '../plan/plan.js';
-import { Interrupted, UsageError, guard, loadPlan } from './common.js';
+import { Interrupted, UsageError, collect, guard, loadPlan } from './common.js';
 import { Progress } from './progress.js';
 import { OutputFolder } from './output.js';
 
@@ -16,6 +16,7 @@ export interface RunOptions {
   seed?: string;
   nsPrecision?: boolean;
   quiet?: boolean;
+  capture?: string[];
 }
 
 function parseCount(flag: string, s: string | undefined): number | undefined {
@@ -150,12 +151,13 @@ export function register(program: Command): void {
     .option('-o, --out <dir>', 'output folder', 'captures')
     .option('--pcapng', 'write one <scenario>.pcapng with every interface named <node>.<interface>')
     .option('--seed <n>', "override the scenario's seed")
+    .option('--capture <glob>', 'capture only interfaces matching GLOB (<node>.<interface>, * and ?; repeatable; replaces the file\'s capture.interfaces)', collect)
     .option('--ns', 'nanosecond timestamps in pcap files (default microseconds, as tcpdump)')
     .option('-q, --quiet', 'print nothing on success')
     .option('--max-frames <n>', `stop with an error once more than this many frames are captured (default ${DEFAULT_MAX_FRAMES})`)
     .action((file: string | undefined, opts: RunOptions & { ns?: boolean; maxFrames?: string }) =>
       guard(async () => {
-        const plan = loadPlan(file, parseSeed(opts.seed));
+        const plan = loadPlan(file, parseSeed(opts.seed), opts.capture);
         const maxFrames = parseCount('--max-frames', opts.maxFrames);
         const progress = process.stderr.isTTY && !opts.quiet ? new Progress(process.stderr) : null;
         const signals = catchSignals();

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { formatReport } from '../compare/format.js';
 import { verifyPlan } from '../real/verify.js';
-import { guard, loadPlan } from './common.js';
+import { collect, guard, loadPlan } from './common.js';
 
 export function register(program: Command): void {
   program
@@ -12,12 +12,13 @@ export function register(program: Command): void {
     .description('run the scenario in the emulator and on the real kernel (root), and compare every interface')
     .argument('[file]', 'scenario file; the built-in example when omitted')
     .option('--keep-real <dir>', 'keep the real kernel captures in this folder')
+    .option('--capture <glob>', 'capture only interfaces matching GLOB (<node>.<interface>, * and ?; repeatable; replaces the file\'s capture.interfaces)', collect)
     .option('--strict', 'also compare IP id patterns and windows after the handshake')
     .option('--json', 'print the comparison report as JSON')
     .option('--all', 'list every difference (default: the first few per interface)')
-    .action((file: string | undefined, opts: { keepReal?: string; strict?: boolean; json?: boolean; all?: boolean }) =>
+    .action((file: string | undefined, opts: { keepReal?: string; capture?: string[]; strict?: boolean; json?: boolean; all?: boolean }) =>
       guard(async () => {
-        const plan = loadPlan(file);
+        const plan = loadPlan(file, undefined, opts.capture);
         const { report } = await verifyPlan(plan, {
           compare: { strict: opts.strict },
           keepReal: opts.keepReal,

@@ -26,7 +26,7 @@ import {
 } from './conntrack.js';
 import { Hook, Verdict, type NetfilterHost, type PacketFilter } from './hooks.js';
 import { MANIP_DST, MANIP_SRC, Nat, NatRangeRt } from './nat.js';
-import type { TableName } from './iptables-save.js';
+import type { TableName } from '../plan/iptables-save.js';
 import {
   CT_DNAT, CT_ESTABLISHED, CT_INVALID, CT_NEW, CT_RELATED, CT_SNAT, CompiledTable, REJECT_KINDS, T_ACCEPT, T_DNAT, T_DROP,
   T_MASQUERADE, T_REDIRECT, T_REJECT, T_SNAT, newWalkStack, walkTable, type PacketFacts, type WalkResult,

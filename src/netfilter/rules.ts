@@ -9,9 +9,9 @@
 // -m addrtype --src-type/--dst-type LOCAL, -m conntrack --ctstate.
 
 import type { ChainPlan, CtState, RulePlan, TablePlan, TargetPlan } from '../plan/plan.js';
-import type { TableName } from './iptables-save.js';
+import type { TableName } from '../plan/iptables-save.js';
 import { parseCidr, parseIpv4, prefixMask } from '../wire/addr.js';
-import { BUILTIN_CHAINS, IptablesPlanError, natPorts, portProto } from './iptables-save.js';
+import { BUILTIN_CHAINS, IptablesPlanError, natPorts, portProto } from '../plan/iptables-save.js';
 
 // ---- what a rule tests (bits of `match`) ----------------------------------------------------------
 export const M_IN = 1 << 0;

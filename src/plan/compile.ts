@@ -11,6 +11,7 @@ import { planVms } from '../vm/model.js';
 import { inSubnet, parseCidr } from '../wire/addr.js';
 import type { TrafficPlan, WorldPlan } from './plan.js';
 import { randomLocalMac } from './ids.js';
+import { selectCaptures } from './capture.js';
 import { addInterface, addNamespace, getNs, servicePlan, tablesOf, type PlanContext, newContext } from './world.js';
 
 export function compilePlan(s: Scenario): WorldPlan {
@@ -20,6 +21,11 @@ export function compilePlan(s: Scenario): WorldPlan {
   for (const h of s.hosts) planVms(ctx, h);
   checkServices(ctx);
   ctx.plan.traffic = s.traffic.map((t) => planTraffic(ctx, t));
+  const globs = s.capture.interfaces;
+  if (globs !== null) {
+    const unmatched = selectCaptures(ctx.plan, globs.map((g) => g.glob));
+    if (unmatched.length) throw ScenarioError.at(globs.find((g) => g.glob === unmatched[0]!.glob)!.where, unmatched[0]!.problem);
+  }
   return ctx.plan;
 }
 

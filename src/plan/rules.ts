@@ -6,7 +6,7 @@
 // order of rules in each chain is whatever the sequence of calls a daemon makes leaves behind.
 
 import type { ChainPlan, CtState, IptablesPlan, RulePlan, TablePlan, TargetPlan } from './plan.js';
-import { formatIptablesSave, formatRule as formatRuleLine, type TableName } from '../netfilter/iptables-save.js';
+import { formatIptablesSave, formatRule as formatRuleLine, type TableName } from './iptables-save.js';
 
 export type { TableName };
 

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { trafficEndNs, type NamespacePlan, type WorldPlan } from '../plan/plan.js';
-import { formatIptablesSave } from '../netfilter/iptables-save.js';
+import { formatIptablesSave } from '../plan/iptables-save.js';
 import { readCaptureFile } from '../capture/reader.js';
 import { PcapngWriter } from '../capture/pcapng.js';
 import { AGENT_PY } from './agent.js';

@@ -4,7 +4,7 @@
 // overlapping subnets; ports taken twice (EADDRINUSE) — each reported at the place it was written.
 
 import type { ScenarioIssue } from './errors.js';
-import { get, type MapVal, type Pos, type SeqVal, type Val } from './tree.js';
+import { get, type MapVal, type Pos, type ScalarVal, type SeqVal, type Val } from './tree.js';
 import type {
   ContainerNetworkSpec,
   ContainerSpec,
@@ -132,6 +132,7 @@ class Builder {
       wires,
       hosts,
       traffic: [],
+      capture: this.capture(root),
       where: this.where(root.pos, ''),
     };
     if (scalar(root, 'name') === undefined && !/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(defaultName)) {
@@ -145,6 +146,16 @@ class Builder {
       if (t) s.traffic.push(t);
     });
     return s;
+  }
+
+  capture(root: MapVal): Scenario['capture'] {
+    const m = mapAt(root, 'capture');
+    const list = m ? seqAt(m, 'interfaces') : undefined;
+    return {
+      interfaces: list
+        ? list.items.map((v, i) => ({ glob: String((v as ScalarVal).value), where: this.where(v.pos, `capture.interfaces[${i}]`) }))
+        : null,
+    };
   }
 
   // ---- hosts -------------------------------------------------------------------------------------

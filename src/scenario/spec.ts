@@ -21,6 +21,7 @@ import {
   type Schema,
 } from './schema.js';
 import type { MapVal } from './tree.js';
+import { isCaptureGlob } from './glob.js';
 import { entry, get } from './tree.js';
 import {
   formatCidr,
@@ -322,4 +323,9 @@ export const scenarioSchema: Schema = obj('a scenario', {
   wires: opt(mapOf('a mapping of wire names to wires', wireNameProblem, obj('a wire', { latency: opt(duration) }))),
   hosts: req(mapOf('a mapping of host names to hosts', nodeNameProblem, hostSchema)),
   traffic: opt(listOf('a list of traffic entries', trafficSchema)),
+  capture: opt(
+    obj('a capture selection', {
+      interfaces: opt(listOf('a list of interface globs like dh.eth0 or "*.eth0"', str('an interface glob like dh.eth0 or "*.eth0" (letters, digits, ".", "-", "_", "*", "?")', isCaptureGlob))),
+    }),
+  ),
 });

@@ -40,7 +40,17 @@ export interface Scenario {
   wires: WireSpec[];
   hosts: HostSpec[];
   traffic: TrafficSpec[];
+  /** Top-level `capture:` — which interfaces get a capture file. */
+  capture: CaptureSpec;
   where: Where;
+}
+
+/** Top-level `capture: { interfaces: [GLOB, …] }`. An object so that more selection keys (`lo`) sit
+ *  beside `interfaces`. */
+export interface CaptureSpec {
+  /** Globs over capture names `<node>.<interface>` (`*` any run of characters, `?` one); null (the key
+   *  left out): every interface that gets a capture by default. */
+  interfaces: { glob: string; where: Where }[] | null;
 }
 
 export interface WireSpec {

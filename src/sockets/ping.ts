@@ -10,15 +10,17 @@
 // socket's filter) and the sequence. Errors quoting one of our requests (host unreachable after ARP
 // failed, TTL exceeded) are reported per sequence, as ping prints "From X icmp_seq=N Destination Host
 // Unreachable".
+//
+// The sessions of a namespace are reached through one transport, PingSockets, registered for IP
+// protocol 1 like UDP and TCP for theirs (src/sockets/inet.ts): icmp_rcv hands it echo replies
+// (ping_rcv) and errors quoting an echo request (ping_err, identifier and sequence in the error's
+// port fields), and it gives each to the sessions whose identifier matches.
 
-import { ICMP } from '../wire/icmpv4.js';
+import { ICMP, IcmpType, type IcmpErrorInfo } from '../wire/icmpv4.js';
 import { IPV4, IpProto } from '../wire/ipv4.js';
-import { fillIcmpChecksum, verifyIcmpChecksum } from '../wire/checksum.js';
-import { isIcmpError } from '../wire/icmpv4.js';
+import { fillIcmpChecksum } from '../wire/checksum.js';
 import { parseIpv4 } from '../wire/addr.js';
-import { L4_OFFSET } from './transport.js';
-import type { Host, IcmpListener } from '../stack/host.js';
-import { IcmpType } from '../stack/icmp.js';
+import { L4_OFFSET, type Ipv4Stack, type RxInfo, type TransportProtocol } from './transport.js';
 
 /** sizeof(struct timeval) on 64-bit Linux. */
 const TIMEVAL_LEN = 16;
@@ -55,6 +57,41 @@ export interface PingError {
 
 const SEC = 1_000_000_000;
 
+/** The ICMP echo sockets of one namespace (ping_rcv / ping_err), the transport for protocol 1. */
+export class PingSockets implements TransportProtocol {
+  private readonly sessions: Ping[] = [];
+
+  constructor(readonly stack: Ipv4Stack) {}
+
+  add(p: Ping): void {
+    this.sessions.push(p);
+  }
+
+  remove(p: Ping): void {
+    const i = this.sessions.indexOf(p);
+    if (i >= 0) this.sessions.splice(i, 1);
+  }
+
+  /** ping_rcv: an echo reply (checksum verified by icmp_rcv). Takes the slot's reference. */
+  input(slot: number, l3rel: number, l4rel: number, l4len: number, _rx: RxInfo): void {
+    const pool = this.stack.engine.pool;
+    const l3off = pool.base(slot) + l3rel;
+    const l4off = pool.base(slot) + l4rel;
+    const view = pool.view;
+    const ident = view.getUint16(l4off + ICMP.IDENT);
+    const seq = view.getUint16(l4off + ICMP.SEQ);
+    const from = view.getUint32(l3off + IPV4.SRC);
+    const ttl = view.getUint8(l3off + IPV4.TTL);
+    pool.release(slot);
+    for (const p of this.sessions.slice()) if (p.ident === ident) p.reply(seq, from, ttl);
+  }
+
+  /** ping_err: an ICMP error quoting one of the echo requests (sport: its identifier, dport: its sequence). */
+  err(e: IcmpErrorInfo): void {
+    for (const p of this.sessions.slice()) if (p.ident === e.sport && p.dst === e.dst) p.error(e);
+  }
+}
+
 export class Ping {
   readonly dst: number;
   readonly ident: number;
@@ -73,14 +110,17 @@ export class Ping {
   onReply: ((r: PingReply) => void) | null = null;
   onDone: (() => void) | null = null;
   private readonly sentAt: number[] = [];
-  private readonly listener: IcmpListener;
+  private readonly socks: PingSockets;
   private readonly sendNext = (): void => this.transmit();
   private readonly finish = (): void => this.stop();
 
   constructor(
-    private readonly host: Host,
+    private readonly host: Ipv4Stack,
     opts: PingOptions,
   ) {
+    const socks = host.transport(IpProto.ICMP);
+    if (!(socks instanceof PingSockets)) throw new Error(`${host.name}: no ICMP echo sockets registered (inetInit)`);
+    this.socks = socks;
     this.dst = typeof opts.dst === 'string' ? parseIpv4(opts.dst) : opts.dst >>> 0;
     this.count = opts.count ?? 1;
     this.intervalNs = opts.intervalNs ?? SEC;
@@ -89,19 +129,18 @@ export class Ping {
     this.ident = opts.ident ?? host.rng.below(32768) + 1;
     this.epochSec = opts.epochSec ?? 0;
     this.lingerNs = opts.lingerNs ?? 10 * SEC;
-    this.listener = (slot, l3off, l4off, l4len) => this.receive(slot, l3off, l4off, l4len);
   }
 
   /** Begin: the first request now, the others `intervalNs` apart. */
   start(): void {
-    this.host.addIcmpListener(this.listener);
+    this.socks.add(this);
     this.transmit();
   }
 
   stop(): void {
     if (this.done) return;
     this.done = true;
-    this.host.removeIcmpListener(this.listener);
+    this.socks.remove(this);
     if (this.onDone !== null) this.onDone();
   }
 
@@ -155,34 +194,20 @@ export class Ping {
     else host.engine.after(this.lingerNs, this.finish);
   }
 
-  private receive(slot: number, l3rel: number, l4rel: number, l4len: number): void {
+  /** An echo reply with our identifier. */
+  reply(seq: number, from: number, ttl: number): void {
     if (this.done) return;
-    const pool = this.host.engine.pool;
-    const l3off = pool.base(slot) + l3rel;
-    const l4off = pool.base(slot) + l4rel;
-    const view = pool.view;
-    if (l4len < ICMP.HEADER_LEN || !verifyIcmpChecksum(pool.bytes, l4off, l4len)) return;
-    const type = view.getUint8(l4off + ICMP.TYPE);
-    const from = view.getUint32(l3off + IPV4.SRC);
-    if (type === IcmpType.ECHO_REPLY) {
-      if (view.getUint16(l4off + ICMP.IDENT) !== this.ident) return;
-      const seq = view.getUint16(l4off + ICMP.SEQ);
-      const at = this.sentAt[seq];
-      if (at === undefined) return;
-      const r: PingReply = { seq, from, ttl: view.getUint8(l3off + IPV4.TTL), rttNs: this.host.engine.now - at };
-      this.replies.push(r);
-      if (this.onReply !== null) this.onReply(r);
-      if (this.replies.length >= this.count && this.transmitted >= this.count) this.stop();
-      return;
-    }
-    if (!isIcmpError(type)) return;
-    // The quoted datagram must be one of our echo requests.
-    const q = l4off + ICMP.HEADER_LEN;
-    if (l4len < ICMP.HEADER_LEN + IPV4.HEADER_LEN + 8) return;
-    const qh = (view.getUint8(q) & 0x0f) << 2;
-    if (view.getUint8(q + IPV4.PROTOCOL) !== IpProto.ICMP || view.getUint32(q + IPV4.DST) !== this.dst) return;
-    if (l4len < ICMP.HEADER_LEN + qh + 8) return;
-    if (view.getUint8(q + qh + ICMP.TYPE) !== IcmpType.ECHO_REQUEST || view.getUint16(q + qh + ICMP.IDENT) !== this.ident) return;
-    this.errors.push({ seq: view.getUint16(q + qh + ICMP.SEQ), from, type, code: view.getUint8(l4off + ICMP.CODE) });
+    const at = this.sentAt[seq];
+    if (at === undefined) return;
+    const r: PingReply = { seq, from, ttl, rttNs: this.host.engine.now - at };
+    this.replies.push(r);
+    if (this.onReply !== null) this.onReply(r);
+    if (this.replies.length >= this.count && this.transmitted >= this.count) this.stop();
+  }
+
+  /** An error quoting one of our requests. */
+  error(e: IcmpErrorInfo): void {
+    if (this.done) return;
+    this.errors.push({ seq: e.dport, from: e.from, type: e.type, code: e.code });
   }
 }

@@ -8,27 +8,27 @@
 //                                            (IP: ttl 64, id 0, DF, no TCP options)
 //
 // API (one Tcp per namespace, registered with the Host for protocol 6):
-//   const tcp = new Tcp(host)                       // host: Ipv4Sender (its Icmp errors reach tcp too)
+//   const tcp = new Tcp(host); host.setTransport(6, tcp)   // host: Ipv4Sender (src/sockets/inet.ts does this)
 //   tcp.listen({ addr, port, reuseport?, reuseaddr? }, (conn) => { conn.handlers = {...} }) → TcpListener
 //   tcp.connect({ dst, dport, src?, sport?, reuseaddr? }, { onConnect, onData, onPeerClose, onClose,
 //               onError(reason: 'refused' | 'timeout' | 'reset' | 'unreachable') }) → TcpConnection
 //   conn.send(bytes) · conn.close() · conn.shutdown() · conn.abort() · conn.noDelay · conn.state
 //   bind refusals throw TcpError with code EADDRINUSE / EADDRNOTAVAIL / EINVAL.
 
-import type { Ipv4Sender, L4Header, TransportProtocol } from './transport.js';
+import type { IcmpErrorInfo, Ipv4Sender, L4Header, RxInfo, TransportProtocol } from './transport.js';
 import { L4_OFFSET } from './transport.js';
 import type { Prng } from '../sim/prng.js';
-import type { IcmpErrorInfo } from '../stack/icmp.js';
+import { PACKET_HOST } from '../devices/device.js';
 import { fillTcpChecksum, l4ChecksumStatus } from '../wire/checksum.js';
 import { IPV4 } from '../wire/ipv4.js';
 import { TCP } from '../wire/tcp.js';
 import { ACK, FIN, RST, SYN, TCP_HEADER_LEN, newParsedOptions, parseOptions, readU32, seqAdd, writeHeader } from './tcp-wire.js';
 import { DEFAULT_TTL, EPHEMERAL_HIGH, EPHEMERAL_LOW, IPPROTO_TCP } from './tcp-const.js';
-import { TcpConnection, type Segment, type TcpHandlers, type TcpOwner } from './tcp-conn.js';
+import { TcpConnection, type Segment, type TcpHandlers, type TcpOwner } from './tcp/conn.js';
 import { fmix32 } from '../sim/hash.js';
 
-export { TcpConnection } from './tcp-conn.js';
-export type { TcpErrorReason, TcpHandlers, TcpState } from './tcp-conn.js';
+export { TcpConnection } from './tcp/conn.js';
+export type { TcpErrorReason, TcpHandlers, TcpState } from './tcp/conn.js';
 
 /** A socket call refused the way Linux refuses it (errno name in `code`). */
 export class TcpError extends Error {
@@ -120,9 +120,6 @@ export class Tcp implements TransportProtocol, TcpOwner {
 
   constructor(readonly ip: Ipv4Sender) {
     this.rng = ip.rng.fork('tcp');
-    // The Host (src/stack) hands ICMP errors to the transports registered with its Icmp.
-    const icmp = (ip as { icmp?: { errorHandlers?: ((e: IcmpErrorInfo) => void)[] } }).icmp;
-    icmp?.errorHandlers?.push((e) => this.icmpError(e));
     this.hashKey1 = this.rng.u32();
     this.hashKey2 = this.rng.u32();
     this.ehashKey = this.rng.u32();
@@ -218,8 +215,14 @@ export class Tcp implements TransportProtocol, TcpOwner {
 
   // ================================================================ input (tcp_v4_rcv)
 
-  input(slot: number, l3off: number, l4off: number, l4len: number): void {
+  /** tcp_v4_rcv. Takes the slot's reference. `rx` absent (a test rig without a stack): PACKET_HOST. */
+  input(slot: number, l3off: number, l4off: number, l4len: number, rx?: RxInfo): void {
     const pool = this.ip.engine.pool;
+    // TCP never takes link-layer or IP broadcasts (tcp_v4_rcv drops pkt_type != PACKET_HOST).
+    if (rx !== undefined && rx.pktType !== PACKET_HOST) {
+      pool.release(slot);
+      return;
+    }
     try {
       this.receive(pool.bytes, pool.base(slot), l3off, l4off, l4len);
     } finally {
@@ -256,10 +259,9 @@ export class Tcp implements TransportProtocol, TcpOwner {
     const conn = this.lookupEstablished(dst, s.dport, src, s.sport);
     let isn = 0;
     if (conn) {
-      conn.input(s);
-      if (!conn.reopen) return;
-      // a SYN that ended a TIME_WAIT goes on to the listener
-      isn = conn.reopenIsn;
+      isn = conn.input(s);
+      // non-zero: a SYN that ended a TIME_WAIT goes on to the listener with this ISN
+      if (isn === 0) return;
     }
     const l = this.lookupListener(dst, s.dport, src, s.sport);
     if (!l) {
@@ -291,7 +293,7 @@ export class Tcp implements TransportProtocol, TcpOwner {
    * note a soft error (IP_RECVERR is off), which changes nothing on the wire — except
    * fragmentation-needed, which lowers the path MTU and re-sends what no longer fits.
    */
-  icmpError(e: IcmpErrorInfo): void {
+  err(e: IcmpErrorInfo): void {
     if (e.proto !== IPPROTO_TCP) return;
     const conn = this.lookupEstablished(e.src, e.sport, e.dst, e.dport);
     if (conn) conn.icmpError(e.type, e.code, e.info);

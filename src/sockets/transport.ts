@@ -1,12 +1,25 @@
 // The contract between the IPv4 layer of a host stack (src/stack) and its transport protocols
-// (src/sockets: UDP, TCP, ICMP echo sockets), as Linux's ip_local_deliver → tcp_v4_rcv / udp_rcv
-// and ip_queue_xmit / ip_build_and_send_pkt divide the work.
+// (src/sockets: UDP, TCP, the ICMP echo sockets of ping), as Linux divides the work:
+//
+//   stack → transport   ip_local_deliver_finish calls inet_protos[protocol]->handler(skb) — here
+//                       TransportProtocol.input(slot, l3off, l4off, l4len, rx) — and icmp_rcv's
+//                       icmp_socket_deliver calls inet_protos[quoted protocol]->err_handler(skb, info)
+//                       — here TransportProtocol.err(e). (gVisor: HandlePacket / HandleError.)
+//   transport → stack   ip_queue_xmit / ip_build_and_send_pkt: Ipv4Sender.sendL4, and the rest of
+//                       Ipv4Stack for routing, IP ids and icmp_send.
+//
+// Every transport is registered the same way, by whoever builds the namespace (inetInit in
+// src/sockets/inet.ts, as Linux's inet_init adds the inet_protos[] entries): host.setTransport(proto, t).
+// src/stack imports only types from here; src/sockets imports nothing from src/stack. The ICMP error
+// record both sides share is in src/wire/icmpv4.ts, L4_OFFSET in src/wire/ipv4.ts.
 
+import type { NetDevice, PacketType } from '../devices/device.js';
 import type { Engine } from '../sim/engine.js';
 import type { Prng } from '../sim/prng.js';
+import type { IcmpErrorInfo } from '../wire/icmpv4.js';
 
-/** Ethernet (14) + IPv4 without options (20): where a transport writes its header in a fresh slot. */
-export const L4_OFFSET = 34;
+export { L4_OFFSET } from '../wire/ipv4.js';
+export type { IcmpErrorInfo } from '../wire/icmpv4.js';
 
 /** The IPv4 header fields a transport chooses for a datagram it sends. */
 export interface L4Header {
@@ -19,7 +32,7 @@ export interface L4Header {
   id: number;
 }
 
-/** What the stack offers its transports. */
+/** What the stack offers a transport that only sends connected datagrams (TCP). */
 export interface Ipv4Sender {
   readonly engine: Engine;
   /** This namespace's random stream (ISNs, ephemeral ports, IP id starts). */
@@ -40,8 +53,52 @@ export interface Ipv4Sender {
   isLocal(addr: number): boolean;
 }
 
-/** What a transport offers the stack: delivery of a datagram addressed to this host. The slot's
- *  reference passes to the transport. l3off is the IPv4 header; l4off/l4len the transport's bytes. */
+/** A route for a datagram we originate (ip_route_output_key's answer). */
+export interface OutRoute {
+  kind: 'local' | 'unicast' | 'broadcast' | 'multicast';
+  ifindex: number;
+  /** Next hop for the neighbour lookup (the gateway, or the destination itself). */
+  nexthop: number;
+  /** Source address Linux would pick (route src / inet_select_addr; the destination itself for local). */
+  src: number;
+}
+
+/** What the stack offers datagram transports (UDP, ping) on top of Ipv4Sender. */
+export interface Ipv4Stack extends Ipv4Sender {
+  readonly name: string;
+  /** net.ipv4.ip_default_ttl */
+  readonly defaultTtl: number;
+  /** ip_route_output_key for `dst`, restricted to `oif` when non-zero (SO_BINDTODEVICE). */
+  routeOutput(dst: number, oif?: number): OutRoute | null;
+  /** sendL4 out of a given device (SO_BINDTODEVICE, broadcasts). */
+  sendL4Dev(slot: number, l4len: number, h: L4Header, ifindex: number): boolean;
+  /** The IP id of an unconnected datagram (ip_select_ident: hashed per destination). */
+  nextIpId(dst: number, src: number, proto: number): number;
+  /** Whether `addr` is a broadcast address of one of our networks (or 255.255.255.255). */
+  isBroadcast(addr: number): boolean;
+  device(name: string): NetDevice;
+  deviceByIndex(ifindex: number): NetDevice | null;
+  /** icmp_send about the datagram whose IPv4 header is `l3rel` bytes into `slot` (the slot stays the caller's). */
+  icmpSend(slot: number, l3rel: number, type: number, code: number, info: number, pkt: PacketType): void;
+  /** The transport registered for IP protocol `proto` (null if none). */
+  transport(proto: number): TransportProtocol | null;
+}
+
+/** How the datagram now being delivered came in (skb->skb_iif and skb->pkt_type). The stack reuses
+ *  one object; a transport reads it during `input` and keeps nothing of it. */
+export interface RxInfo {
+  /** The device it came in by (0 when looped back without a lo device). */
+  ifindex: number;
+  /** PACKET_HOST, or PACKET_BROADCAST / PACKET_MULTICAST for link-layer or IP broadcasts. */
+  pktType: PacketType;
+}
+
+/** What a transport offers the stack (one inet_protos[] entry). */
 export interface TransportProtocol {
-  input(slot: number, l3off: number, l4off: number, l4len: number): void;
+  /** handler: a datagram addressed to this host. The slot's reference passes to the transport.
+   *  l3off is the IPv4 header, l4off/l4len the transport's bytes, all relative to the slot's start. */
+  input(slot: number, l3off: number, l4off: number, l4len: number, rx: RxInfo): void;
+  /** err_handler: an ICMP error quoting a datagram of this protocol (redirects included, which the
+   *  transports only note). */
+  err(e: IcmpErrorInfo): void;
 }

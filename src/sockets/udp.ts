@@ -17,16 +17,14 @@
 // Real capture nat-basic/ct.eth0.pcap: 172.17.0.2.57817 > 198.51.100.1.7 "ping": 46-byte frame,
 // DF, TTL 64, id 54176; the echo server's answer: DF, TTL 64, id 41603.
 
-import { L4_OFFSET, type TransportProtocol } from './transport.js';
+import { L4_OFFSET, type Ipv4Stack, type RxInfo, type TransportProtocol } from './transport.js';
 import { SocketError, reciprocalScale, udpEphemeralPort } from './ports.js';
 import { UDP } from '../wire/udp.js';
 import { IPV4, IpProto } from '../wire/ipv4.js';
 import { fillUdpChecksum, verifyUdpChecksum } from '../wire/checksum.js';
 import { parseIpv4 } from '../wire/addr.js';
 import { SLOT_SIZE } from '../sim/pool.js';
-import type { Host } from '../stack/host.js';
-import type { IcmpErrorInfo } from '../stack/icmp.js';
-import { IcmpCode, IcmpType } from '../stack/icmp.js';
+import { IcmpType, IcmpUnreachCode, type IcmpErrorInfo } from '../wire/icmpv4.js';
 import { PACKET_HOST } from '../devices/device.js';
 import { hash3 } from '../sim/hash.js';
 
@@ -69,11 +67,11 @@ function bytesOf(d: Uint8Array | string): Uint8Array {
 export type UdpSocketError = 'ECONNREFUSED' | 'EHOSTUNREACH' | 'ENETUNREACH' | 'EMSGSIZE' | 'EPROTO';
 
 function errnoOf(e: IcmpErrorInfo): UdpSocketError {
-  if (e.type === IcmpType.DEST_UNREACH) {
+  if (e.type === IcmpType.DEST_UNREACHABLE) {
     switch (e.code) {
-      case IcmpCode.PORT_UNREACH: return 'ECONNREFUSED';
-      case IcmpCode.NET_UNREACH: return 'ENETUNREACH';
-      case IcmpCode.FRAG_NEEDED: return 'EMSGSIZE';
+      case IcmpUnreachCode.PORT: return 'ECONNREFUSED';
+      case IcmpUnreachCode.NET: return 'ENETUNREACH';
+      case IcmpUnreachCode.FRAG_NEEDED: return 'EMSGSIZE';
       default: return 'EHOSTUNREACH';
     }
   }
@@ -176,7 +174,7 @@ export class Udp implements TransportProtocol {
   /** Datagrams dropped for bad checksums or lengths; port unreachables sent. */
   readonly stats = { inErrors: 0, noPorts: 0, inDatagrams: 0, outDatagrams: 0 };
 
-  constructor(readonly host: Host) {
+  constructor(readonly host: Ipv4Stack) {
     this.hashKey = host.rng.u32();
   }
 
@@ -297,7 +295,7 @@ export class Udp implements TransportProtocol {
   // ---- input --------------------------------------------------------------------------------------
 
   /** udp_rcv. Takes the slot's reference; offsets are relative to the slot's first byte. */
-  input(slot: number, l3rel: number, l4rel: number, l4len: number): void {
+  input(slot: number, l3rel: number, l4rel: number, l4len: number, rx: RxInfo): void {
     const host = this.host;
     const pool = host.engine.pool;
     const l3off = pool.base(slot) + l3rel;
@@ -317,7 +315,7 @@ export class Udp implements TransportProtocol {
       const list = this.ports.get(dport);
       pool.release(slot);
       if (list === undefined) return;
-      const ifindex = host.currentIfindex;
+      const ifindex = rx.ifindex;
       for (const s of list.slice()) {
         if (s.boundDev !== 0 && s.boundDev !== ifindex) continue;
         if (s.addr !== 0 && s.addr !== dst) continue;
@@ -326,10 +324,10 @@ export class Udp implements TransportProtocol {
       }
       return;
     }
-    const s = this.lookup(src, sport, dst, dport, host.currentIfindex);
+    const s = this.lookup(src, sport, dst, dport, rx.ifindex);
     if (s === null) {
       this.stats.noPorts++;
-      if (host.currentPktType === PACKET_HOST) host.icmp.send(slot, l3rel, IcmpType.DEST_UNREACH, IcmpCode.PORT_UNREACH, 0, PACKET_HOST);
+      if (rx.pktType === PACKET_HOST) host.icmpSend(slot, l3rel, IcmpType.DEST_UNREACHABLE, IcmpUnreachCode.PORT, 0, PACKET_HOST);
       pool.release(slot);
       return;
     }
@@ -402,8 +400,9 @@ export class Udp implements TransportProtocol {
     );
   }
 
-  /** __udp4_lib_err: an ICMP error about a datagram one of our sockets sent. */
-  error(e: IcmpErrorInfo): void {
+  /** __udp4_lib_err: an ICMP error about a datagram one of our sockets sent (a redirect only re-routes). */
+  err(e: IcmpErrorInfo): void {
+    if (e.type === IcmpType.REDIRECT) return;
     const list = this.ports.get(e.sport);
     if (list === undefined) return;
     for (let i = list.length - 1; i >= 0; i--) {

@@ -21,12 +21,12 @@ import { PACKET_BROADCAST, PACKET_HOST, packetType, PACKET_OTHERHOST } from '../
 import { Loopback } from '../devices/loopback.js';
 import type { Engine } from '../sim/engine.js';
 import type { Prng } from '../sim/prng.js';
-import type { Ipv4Sender, L4Header, TransportProtocol } from '../sockets/transport.js';
-import { L4_OFFSET } from '../sockets/transport.js';
+import type { Ipv4Stack, L4Header, OutRoute, RxInfo, TransportProtocol } from '../sockets/transport.js';
+import type { Udp } from '../sockets/udp.js';
 import { Hook, Verdict, type NetfilterHost, type PacketFilter } from '../netfilter/hooks.js';
 import { ARP, ArpOp, arpIsEthernetIpv4 } from '../wire/arp.js';
 import { ETH, EtherType, writeEthernet } from '../wire/ethernet.js';
-import { IPV4, IpProto, Ipv4Flag, ipv4DecrementTtl, writeIpv4Header } from '../wire/ipv4.js';
+import { IPV4, IpProto, Ipv4Flag, L4_OFFSET, ipv4DecrementTtl, writeIpv4Header } from '../wire/ipv4.js';
 import { verifyIpv4Checksum } from '../wire/checksum.js';
 import { viewGetMac, viewSetMac } from '../wire/bytes.js';
 import { MAC_BROADCAST, parseCidr, parseIpv4 } from '../wire/addr.js';
@@ -34,18 +34,10 @@ import { Fib, Scope, type Route } from './route.js';
 import { NeighbourTable, Nud, type NeighbourOwner } from './neighbour.js';
 import { IpIdent } from './ipid.js';
 import { Icmp, IcmpType, IcmpCode } from './icmp.js';
-import { Udp } from '../sockets/udp.js';
 import { nfSendReset } from './reject.js';
 
 /** An output route resolved for one destination (rtable): how and where a datagram leaves. */
-export interface OutRoute {
-  kind: 'local' | 'unicast' | 'broadcast' | 'multicast';
-  ifindex: number;
-  /** Next hop for the neighbour lookup (the gateway, or the destination itself). */
-  nexthop: number;
-  /** Source address Linux would pick (route src / inet_select_addr; the destination itself for local). */
-  src: number;
-}
+export type { OutRoute } from '../sockets/transport.js';
 
 export interface RouteSpec {
   /** "default" or a CIDR ("10.0.0.0/8"); a bare address is a /32. */
@@ -104,7 +96,7 @@ export function isLoopbackDevice(dev: NetDevice): boolean {
   return dev instanceof Loopback;
 }
 
-export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
+export class Host implements FrameSink, Ipv4Stack, NetfilterHost {
   readonly rng: Prng;
   /** net.ipv4.ip_forward */
   forward = false;
@@ -120,7 +112,6 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
   readonly neigh: NeighbourTable;
   readonly ipIdent: IpIdent;
   readonly icmp: Icmp;
-  readonly udp: Udp;
   readonly stats: HostStats = {
     inReceives: 0, inHdrErrors: 0, inAddrErrors: 0, inDelivers: 0, inUnknownProtos: 0, forwarded: 0,
     outRequests: 0, outNoRoutes: 0, fragDrops: 0, otherHost: 0, nfDrops: 0, arpIn: 0, arpOut: 0,
@@ -142,10 +133,9 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
   acceptRedirects = true;
   /** `resolve`'s answer (reused: no allocation per packet). */
   private readonly scratch = { kind: RT_UNICAST, ifindex: 0, nexthop: 0, src: 0 };
-  /** pkt_type of the datagram being processed (input is synchronous), for icmp_send's checks. */
-  private rxPktType: PacketType = PACKET_HOST;
-  /** ifindex of the device it came in by (skb->dev; 0 when looped back without a lo device). */
-  private rxIfindex = 0;
+  /** How the datagram being delivered came in (input is synchronous; one object, reused): handed to
+   *  the transport with it, and read by icmp_send's checks. */
+  private readonly rx: RxInfo = { ifindex: 0, pktType: PACKET_HOST };
 
   constructor(
     readonly engine: Engine,
@@ -163,7 +153,6 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
     };
     this.neigh = new NeighbourTable(engine, this.rng.fork('neigh'), owner);
     this.icmp = new Icmp(this);
-    this.udp = new Udp(this);
   }
 
   // ---- configuration --------------------------------------------------------------------------------
@@ -225,9 +214,31 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
     });
   }
 
-  /** `setTransport(6, tcp)`: the protocol handler for local delivery of IP protocol `proto`. */
+  /** `setTransport(6, tcp)`: the inet_protos[] entry of IP protocol `proto` — its handler gets local
+   *  deliveries, its err_handler the ICMP errors quoting that protocol (1: the ICMP echo sockets,
+   *  which get echo replies; ICMP itself is the stack's). src/sockets/inet.ts registers UDP, TCP and ping. */
   setTransport(proto: number, t: TransportProtocol | null): void {
     this.transports[proto] = t;
+  }
+
+  transport(proto: number): TransportProtocol | null {
+    return this.transports[proto] ?? null;
+  }
+
+  /** The namespace's UDP (the transport registered for protocol 17). */
+  get udp(): Udp {
+    const t = this.transports[IpProto.UDP];
+    if (t == null) throw new Error(`${this.name}: no UDP registered (inetInit)`);
+    return t as Udp;
+  }
+
+  /** How the datagram being delivered came in (for icmp_rcv's handing on of echo replies). */
+  get rxInfo(): RxInfo {
+    return this.rx;
+  }
+
+  icmpSend(slot: number, l3rel: number, type: number, code: number, info: number, pkt: PacketType): void {
+    this.icmp.send(slot, l3rel, type, code, info, pkt);
   }
 
   addIcmpListener(fn: IcmpListener): void {
@@ -561,47 +572,31 @@ export class Host implements FrameSink, Ipv4Sender, NetfilterHost {
     const l4rel = L3 + hlen;
     const l4len = tot - hlen;
     this.stats.inDelivers++;
-    const prev = this.rxPktType;
-    const prevIf = this.rxIfindex;
-    this.rxPktType = broadcast && pkt === PACKET_HOST ? PACKET_BROADCAST : pkt;
-    this.rxIfindex = inIfindex;
+    // A delivery can nest (a transport's answer looped back at once): the outer one's info is kept.
+    const rx = this.rx;
+    const prev = rx.pktType;
+    const prevIf = rx.ifindex;
+    rx.pktType = broadcast && pkt === PACKET_HOST ? PACKET_BROADCAST : pkt;
+    rx.ifindex = inIfindex;
     try {
       if (proto === IpProto.ICMP) {
+        // raw_local_deliver: raw ICMP sockets see a copy first; then icmp_rcv.
         for (let i = 0; i < this.icmpListeners.length; i++) this.icmpListeners[i]!(slot, L3, l4rel, l4len);
         this.icmp.input(slot, L3, l4rel, l4len, broadcast || pkt !== PACKET_HOST);
         return;
       }
-      if (proto === IpProto.UDP) {
-        this.udp.input(slot, L3, l4rel, l4len);
-        return;
-      }
       const t = this.transports[proto];
       if (t != null) {
-        // TCP never takes link-layer or IP broadcasts (tcp_v4_rcv drops pkt_type != PACKET_HOST).
-        if (proto === IpProto.TCP && (broadcast || pkt !== PACKET_HOST)) {
-          pool.release(slot);
-          return;
-        }
-        t.input(slot, L3, l4rel, l4len);
+        t.input(slot, L3, l4rel, l4len, rx);
         return;
       }
       this.stats.inUnknownProtos++;
-      if (!broadcast) this.icmp.send(slot, off - pool.base(slot), IcmpType.DEST_UNREACH, IcmpCode.PROT_UNREACH, 0, this.rxPktType);
+      if (!broadcast) this.icmp.send(slot, off - pool.base(slot), IcmpType.DEST_UNREACH, IcmpCode.PROT_UNREACH, 0, rx.pktType);
       pool.release(slot);
     } finally {
-      this.rxPktType = prev;
-      this.rxIfindex = prevIf;
+      rx.pktType = prev;
+      rx.ifindex = prevIf;
     }
-  }
-
-  /** The device the datagram now being delivered came in by (SO_BINDTODEVICE sockets match it). */
-  get currentIfindex(): number {
-    return this.rxIfindex;
-  }
-
-  /** pkt_type of the datagram now being delivered (transports' ICMP errors check it). */
-  get currentPktType(): PacketType {
-    return this.rxPktType;
   }
 
   // ---- forwarding -------------------------------------------------------------------------------------

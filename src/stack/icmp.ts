@@ -15,10 +15,9 @@
 // the datagram as fits in 576 bytes (min with the route's MTU). The per-destination rate limit
 // (icmp_ratelimit / icmp_ratemask) is kept; the global icmp_msgs_per_sec one is not.
 
-import { ICMP, IcmpType as WireIcmpType, IcmpUnreachCode, isIcmpError } from '../wire/icmpv4.js';
-import { IPV4, IpProto, Ipv4Flag } from '../wire/ipv4.js';
+import { ICMP, IcmpType as WireIcmpType, IcmpUnreachCode, isIcmpError, type IcmpErrorInfo } from '../wire/icmpv4.js';
+import { IPV4, IpProto, Ipv4Flag, L4_OFFSET } from '../wire/ipv4.js';
 import { fillIcmpChecksum, verifyIcmpChecksum } from '../wire/checksum.js';
-import { L4_OFFSET } from '../sockets/transport.js';
 import type { Host } from './host.js';
 import { PACKET_HOST, type PacketType } from '../devices/device.js';
 
@@ -50,23 +49,7 @@ const TOS_MASK = 0x1e;
 /** RFC 1812 4.3.2.3: an error is at most 576 bytes long. */
 const ERROR_MAX = 576;
 
-/** An ICMP error received about a datagram we sent, as the transports see it. */
-export interface IcmpErrorInfo {
-  type: number;
-  code: number;
-  /** Next-hop MTU for frag-needed, else 0. */
-  info: number;
-  /** Who sent the error. */
-  from: number;
-  /** The quoted datagram's addresses, protocol and (TCP/UDP) ports. */
-  src: number;
-  dst: number;
-  proto: number;
-  sport: number;
-  dport: number;
-}
-
-export type IcmpErrorHandler = (e: IcmpErrorInfo) => void;
+export type { IcmpErrorInfo } from '../wire/icmpv4.js';
 
 export class Icmp {
   /** net.ipv4.icmp_echo_ignore_broadcasts (1 by default). */
@@ -75,8 +58,6 @@ export class Icmp {
   echoIgnoreAll = false;
   /** Errors and replies sent, for the summary and tests. */
   readonly sent = { echoReplies: 0, errors: 0 };
-  /** Received errors, for transports other than UDP (TCP registers here). */
-  readonly errorHandlers: IcmpErrorHandler[] = [];
 
   /** net.ipv4.icmp_ratelimit (1000 ms) and icmp_ratemask (0x1818: dest unreachable, source quench,
    *  time exceeded, parameter problem). */
@@ -117,7 +98,8 @@ export class Icmp {
   }
 
   /** icmp_rcv. Takes the slot's reference. Offsets are relative to the slot's first byte, as for every
-   *  transport. `nonUnicast`: came as L2 or IP broadcast/multicast. */
+   *  transport. `nonUnicast`: came as L2 or IP broadcast/multicast. Echo replies go to the ICMP echo
+   *  sockets registered for protocol 1 (ping_rcv), errors to the err handler of the quoted protocol. */
   input(slot: number, l3rel: number, l4rel: number, l4len: number, nonUnicast: boolean): void {
     const pool = this.host.engine.pool;
     const l3off = pool.base(slot) + l3rel;
@@ -130,6 +112,12 @@ export class Icmp {
     const type = view.getUint8(l4off + ICMP.TYPE);
     if (type === IcmpType.ECHO_REQUEST) {
       if (!this.echoIgnoreAll && !(nonUnicast && this.echoIgnoreBroadcasts)) this.echoReply(slot, l3off, l4off, l4len);
+    } else if (type === IcmpType.ECHO_REPLY) {
+      const socks = this.host.transport(IpProto.ICMP);
+      if (socks !== null) {
+        socks.input(slot, l3rel, l4rel, l4len, this.host.rxInfo);
+        return; // the slot's reference went with it
+      }
     } else if (isIcmpError(type)) {
       this.errorInput(slot, l3off, l4off, l4len);
     }
@@ -174,6 +162,8 @@ export class Icmp {
     const code = view.getUint8(l4off + ICMP.CODE);
     const proto = view.getUint8(q + IPV4.PROTOCOL);
     const ports = proto === IpProto.UDP || proto === IpProto.TCP;
+    // An error about one of our echo requests carries its identifier and sequence where ports go.
+    const echo = proto === IpProto.ICMP && view.getUint8(q + qhlen + ICMP.TYPE) === IcmpType.ECHO_REQUEST;
     const e: IcmpErrorInfo = {
       type,
       code,
@@ -182,16 +172,14 @@ export class Icmp {
       src: view.getUint32(q + IPV4.SRC),
       dst: view.getUint32(q + IPV4.DST),
       proto,
-      sport: ports ? view.getUint16(q + qhlen) : 0,
-      dport: ports ? view.getUint16(q + qhlen + 2) : 0,
+      sport: ports ? view.getUint16(q + qhlen) : echo ? view.getUint16(q + qhlen + ICMP.IDENT) : 0,
+      dport: ports ? view.getUint16(q + qhlen + 2) : echo ? view.getUint16(q + qhlen + ICMP.SEQ) : 0,
     };
-    if (type === IcmpType.REDIRECT) {
-      // icmp_redirect: a routing matter; sockets see no error (udp_err/tcp_v4_err only re-route).
-      if (code <= 3) this.host.acceptRedirect(e.from, e.dst, view.getUint32(l4off + ICMP.REST));
-      return;
-    }
-    if (proto === IpProto.UDP) this.host.udp.error(e);
-    for (const h of this.errorHandlers) h(e);
+    // icmp_redirect re-routes; icmp_socket_deliver hands every error (redirects too: udp_err and
+    // tcp_v4_err only note them, ping prints them) to the quoted protocol's err_handler.
+    if (type === IcmpType.REDIRECT && code <= 3) this.host.acceptRedirect(e.from, e.dst, view.getUint32(l4off + ICMP.REST));
+    if (proto === IpProto.ICMP && !echo) return;
+    this.host.transport(proto)?.err(e);
   }
 
   /**

@@ -7,7 +7,7 @@
 //   (OUTPUT and POSTROUTING, so conntrack sees it as belonging to the rejected connection).
 // Nothing is sent for a segment that is itself a RST, a non-first fragment, or not TCP.
 
-import { L4_OFFSET } from '../sockets/transport.js';
+import { L4_OFFSET } from '../wire/ipv4.js';
 import { IPV4, IpProto, Ipv4Flag } from '../wire/ipv4.js';
 import { TCP, TcpFlag } from '../wire/tcp.js';
 import { fillTcpChecksum, verifyTcpChecksum } from '../wire/checksum.js';

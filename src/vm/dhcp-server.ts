@@ -30,7 +30,7 @@ import type { NetDevice } from '../devices/device.js';
 import type { UdpSocket } from '../sockets/udp.js';
 import type { DhcpServerPlan } from '../plan/plan.js';
 import { Nud } from '../stack/neighbour.js';
-import { L4_OFFSET } from '../sockets/transport.js';
+import { L4_OFFSET } from '../wire/ipv4.js';
 import { UDP } from '../wire/udp.js';
 import { IpProto } from '../wire/ipv4.js';
 import { fillUdpChecksum } from '../wire/checksum.js';

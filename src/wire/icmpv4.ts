@@ -72,6 +72,29 @@ export const IcmpUnreachCode = Object.freeze({
 /** Codes of type 11, time exceeded. */
 export const IcmpTimeExceededCode = Object.freeze({ TTL: 0, REASSEMBLY: 1 });
 
+/**
+ * An ICMP error received about a datagram we sent, decoded once by the stack's icmp_rcv and handed
+ * to the err_handler of the transport that sent the quoted datagram (Linux's icmp_socket_deliver →
+ * inet_protos[protocol]->err_handler; gVisor's HandleError). Defined here, with the message format,
+ * so that src/stack (which decodes it) and src/sockets (which act on it) share it without importing
+ * each other.
+ */
+export interface IcmpErrorInfo {
+  type: number;
+  code: number;
+  /** Next-hop MTU for frag-needed, else 0. */
+  info: number;
+  /** Who sent the error. */
+  from: number;
+  /** The quoted datagram's addresses and protocol. */
+  src: number;
+  dst: number;
+  proto: number;
+  /** TCP/UDP: the quoted ports. ICMP (an echo request): identifier and sequence, as ping_err reads them. */
+  sport: number;
+  dport: number;
+}
+
 /** How the message was read. */
 export type Icmpv4Kind = 'echo-request' | 'echo-reply' | 'dest-unreachable' | 'time-exceeded' | 'other';
 

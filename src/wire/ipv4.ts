@@ -61,6 +61,10 @@ export const IPV4 = Object.freeze({
 
 export const IpProto = Object.freeze({ ICMP: 1, IGMP: 2, TCP: 6, UDP: 17 });
 
+/** Ethernet (14) + IPv4 without options (20): where a transport writes its header in a fresh pool
+ *  slot, leaving room for the headers the stack puts in front. */
+export const L4_OFFSET = 34;
+
 /** Bits of the 16-bit flags/fragment word. */
 export const Ipv4Flag = Object.freeze({ RESERVED: 0x8000, DF: 0x4000, MF: 0x2000, OFFSET_MASK: 0x1fff });
 

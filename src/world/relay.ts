@@ -16,7 +16,7 @@
 // whole run (a client reusing its port after 90 s would, on Linux, get a new backend port).
 
 import type { ServicePlan } from '../plan/plan.js';
-import type { TcpConnection } from '../sockets/tcp-conn.js';
+import type { TcpConnection } from '../sockets/tcp.js';
 import type { UdpSocket } from '../sockets/udp.js';
 import { parseIpv4 } from '../wire/addr.js';
 import type { Namespace } from './world.js';

@@ -3,7 +3,7 @@
 
 import { Bridge } from '../devices/bridge.js';
 import { Loopback } from '../devices/loopback.js';
-import { formatIptablesSave } from '../netfilter/iptables-save.js';
+import { formatIptablesSave } from '../plan/iptables-save.js';
 import { formatIpv4, formatMac } from '../wire/addr.js';
 import type { Namespace, World } from './world.js';
 

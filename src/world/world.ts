@@ -14,7 +14,10 @@ import { Bridge, Loopback, Macvlan, Nic, Veth, Wire, type NetDevice } from '../d
 import { Netfilter, type ConnectionNote } from '../netfilter/netfilter.js';
 import { trafficEndNs, type InterfacePlan, type NamespacePlan, type RoutePlan, type WorldPlan } from '../plan/plan.js';
 import { Engine } from '../sim/engine.js';
-import { Tcp } from '../sockets/tcp.js';
+import { inetInit } from '../sockets/inet.js';
+import type { PingSockets } from '../sockets/ping.js';
+import type { Tcp } from '../sockets/tcp.js';
+import type { Udp } from '../sockets/udp.js';
 import { Host } from '../stack/host.js';
 import { parseIpv4, parseMac } from '../wire/addr.js';
 import { Apps, type TrafficOutcome } from './apps.js';
@@ -42,6 +45,8 @@ export class Namespace {
   readonly host: Host;
   readonly netfilter: Netfilter;
   readonly tcp: Tcp;
+  readonly udp: Udp;
+  readonly ping: PingSockets;
   readonly devices = new Map<string, NetDevice>();
   /** Devices in creation order (what `ip link` lists). */
   readonly order: NetDevice[] = [];
@@ -55,8 +60,8 @@ export class Namespace {
     this.netfilter = new Netfilter(world.engine, this.host.rng.fork('netfilter'), this.host);
     this.host.filter = this.netfilter;
     this.netfilter.onConfirm = (c) => world.connections.push({ ns: name, ...c });
-    this.tcp = new Tcp(this.host);
-    this.host.setTransport(6, this.tcp);
+    // The transports, registered with the host as inet_init does (UDP, TCP, ping).
+    ({ tcp: this.tcp, udp: this.udp, ping: this.ping } = inetInit(this.host));
     // lo comes up with 127.0.0.1/8, as in every new network namespace once `ip link set lo up` ran.
     this.add(new Loopback(world.engine), ['127.0.0.1/8']);
   }

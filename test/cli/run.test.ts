@@ -89,6 +89,18 @@ describe('wirebox run', () => {
     expect(existsSync(join(d, 'o'))).toBe(false);
   });
 
+  it('--capture GLOB (repeatable) writes only the matching interfaces; one matching nothing is exit 2', () => {
+    const out = join(tmp(), 'o');
+    const r = wirebox(['run', 'fixtures/scenarios/docker-bridge-nat.yaml', '-o', out, '-q', '--capture', 'dh.docker0', '--capture', '*.eth0']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['dh.docker0.pcap', 'dh.eth0.pcap', 'server.eth0.pcap', 'web.eth0.pcap']);
+    const bad = wirebox(['run', 'fixtures/scenarios/docker-bridge-nat.yaml', '-o', join(tmp(), 'x'), '--capture', 'dh.eth7']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^wirebox: --capture dh\.eth7 matches no interface; the interfaces are .*dh\.eth0/);
+    expect(bad.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+  });
+
   it('--out naming a file is refused before anything runs', () => {
     const d = tmp();
     const f = join(d, 'file');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IptablesPlanError } from '../../src/netfilter/iptables-save.js';
+import { IptablesPlanError } from '../../src/plan/iptables-save.js';
 import { Netfilter } from '../../src/netfilter/netfilter.js';
 import { Engine } from '../../src/sim/engine.js';
 import { ACK, FakeHost, Hook, L3, R, SYN, Verdict, dockerHost, forward, input, output, packet, plan, read } from './helpers.js';

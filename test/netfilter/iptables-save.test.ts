@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { IptablesPlanError, formatIptablesSave, quoteString } from '../../src/netfilter/iptables-save.js';
+import { IptablesPlanError, formatIptablesSave, quoteString } from '../../src/plan/iptables-save.js';
 import type { IptablesPlan } from '../../src/plan/plan.js';
 import { R, dockerNat, plan } from './helpers.js';
 

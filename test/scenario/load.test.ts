@@ -101,6 +101,7 @@ describe('the SCENARIO.md complete example', () => {
           timeoutNs: 2e9,
         },
       ],
+      capture: { interfaces: null },
     }));
   });
 

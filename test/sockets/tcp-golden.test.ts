@@ -303,7 +303,7 @@ CASES['pmtu-frag-needed'] = (h) => {
   w.engine.run(1 * SEC);
   w.net.drop = (p) => {
     if (20 + p.len + 32 <= 1400 || !p.df) return false;
-    w.engine.after(500_000, () => w.client.tcp.icmpError({ type: 3, code: 4, info: 1400, from: parseIpv4('192.0.2.1'), src: p.src, dst: p.dst, proto: 6, sport: p.sport, dport: p.dport }));
+    w.engine.after(500_000, () => w.client.tcp.err({ type: 3, code: 4, info: 1400, from: parseIpv4('192.0.2.1'), src: p.src, dst: p.dst, proto: 6, sport: p.sport, dport: p.dport }));
     return true;
   };
   conn!.send(pattern(20_000, 1));
@@ -481,7 +481,7 @@ CASES['host-veth-exchange-reject-closed'] = (h) =>
     w.engine.run(20 * SEC);
     const c = ct1.tcp.connect({ dst: parseIpv4('172.17.0.3'), dport: 8000 }, { onError: (r) => note(`est ${r}`) });
     w.engine.run(21 * SEC);
-    ct1.tcp.icmpError({ type: 3, code: 1, info: 0, from: parseIpv4('172.17.0.3'), src: c.localAddress, dst: c.remoteAddress, proto: 6, sport: c.localPort, dport: 8000 });
+    ct1.tcp.err({ type: 3, code: 1, info: 0, from: parseIpv4('172.17.0.3'), src: c.localAddress, dst: c.remoteAddress, proto: 6, sport: c.localPort, dport: 8000 });
     note(c.state);
   });
 CASES['host-loopback-100k'] = (h) =>

@@ -665,7 +665,7 @@ describe('data transfer', () => {
     w.net.drop = (p) => {
       if (20 + p.tcp.payload.length + 32 <= 1400 || !p.df) return false;
       tooBig++;
-      w.engine.after(500_000, () => w.client.tcp.icmpError({ type: 3, code: 4, info: 1400, from: parseIpv4('192.0.2.1'), src: p.src, dst: p.dst, proto: 6, sport: p.tcp.srcPort, dport: p.tcp.dstPort }));
+      w.engine.after(500_000, () => w.client.tcp.err({ type: 3, code: 4, info: 1400, from: parseIpv4('192.0.2.1'), src: p.src, dst: p.dst, proto: 6, sport: p.tcp.srcPort, dport: p.tcp.dstPort }));
       return true;
     };
     const data = new Uint8Array(20_000).map((_, i) => i & 0xff);
@@ -1145,10 +1145,10 @@ describe('through the real Host (src/stack) on a veth pair', () => {
     const conn = ct1.tcp.connect({ dst: parseIpv4('172.17.0.3'), dport: 80 }, { onError: (r) => events.push(r) });
     w.engine.run(1 * SEC);
     const e = { type: 3, code: 1, info: 0, from: parseIpv4('172.17.0.3'), src: conn.localAddress, dst: conn.remoteAddress, proto: 6, sport: conn.localPort, dport: 80 };
-    ct1.tcp.icmpError(e);
+    ct1.tcp.err(e);
     expect(conn.state).toBe('ESTABLISHED');
     const c2 = ct1.tcp.connect({ dst: parseIpv4('172.17.0.9'), dport: 80 }, { onError: (r) => events.push(r) });
-    ct1.tcp.icmpError({ ...e, dst: c2.remoteAddress, sport: c2.localPort });
+    ct1.tcp.err({ ...e, dst: c2.remoteAddress, sport: c2.localPort });
     expect(events).toEqual(['unreachable']);
     expect(c2.state).toBe('CLOSED');
   });

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../../src/sim/engine.js';
 import { Host } from '../../src/stack/host.js';
+import { inetInit } from '../../src/sockets/inet.js';
 import { Nic } from '../../src/devices/nic.js';
 import { fillIpv4Checksum, fillUdpChecksum } from '../../src/wire/checksum.js';
 import { parseIpv4, parseMac } from '../../src/wire/addr.js';
@@ -97,6 +98,7 @@ describe('ip_rcv', () => {
   it('a namespace without a lo device still reaches its own addresses', () => {
     const e = new Engine({ seed: 2 });
     const h = new Host(e, 'bare');
+    inetInit(h);
     const dev = new Nic(e, 'eth0', parseMac('02:00:00:00:00:01'));
     h.addDevice(dev);
     h.addAddress('eth0', '10.0.0.1/24');

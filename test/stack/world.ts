@@ -7,6 +7,7 @@ import { Wire } from '../../src/devices/wire.js';
 import { Veth } from '../../src/devices/veth.js';
 import { Bridge } from '../../src/devices/bridge.js';
 import { Host } from '../../src/stack/host.js';
+import { inetInit } from '../../src/sockets/inet.js';
 import { parseMac } from '../../src/wire/addr.js';
 import { Recorder } from './checker.js';
 
@@ -20,6 +21,7 @@ export function engine(seed = 1): Engine {
 /** A namespace with `lo` (127.0.0.1/8) up, as every Linux namespace has once lo is up. */
 export function host(e: Engine, name: string, forward = false): Host {
   const h = new Host(e, name, { forward });
+  inetInit(h);
   h.addDevice(new Loopback(e));
   h.addAddress('lo', '127.0.0.1/8');
   return h;

@@ -9,7 +9,7 @@ import { ScenarioError } from '../../src/scenario/errors.js';
 import { World } from '../../src/world/world.js';
 import { startRelay } from '../../src/world/relay.js';
 import { formatIpv4, parseIpv4 } from '../../src/wire/addr.js';
-import type { TcpConnection } from '../../src/sockets/tcp-conn.js';
+import type { TcpConnection } from '../../src/sockets/tcp.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
