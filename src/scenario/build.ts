@@ -34,8 +34,7 @@ import {
   normaliseMac,
   parseCidr,
   parseDuration,
-  MAX_VIRTUAL_NS,
-  virtualBoundText,
+  pastVirtualBound,
   parseHostPort,
   parsePortMapping,
   type Cidr,
@@ -646,17 +645,12 @@ class Builder {
     if (kind === 'ping') {
       const count = numOr(m, 'count', PING_DEFAULTS.count);
       const intervalNs = durationOr(m, 'interval', PING_DEFAULTS.intervalNs);
-      // The virtual-time bound holds for the entry's end too, not only for each duration in it.
-      if (common.atNs + count * intervalNs > MAX_VIRTUAL_NS) {
-        this.fail(where, `this ping would run until ${((common.atNs + count * intervalNs) / 1e9).toFixed(0)}s (at + count × interval): past the virtual-time bound of ${virtualBoundText()}`);
-        return null;
-      }
+      const past = pastVirtualBound('ping', common.atNs, count * intervalNs);
+      if (past !== null) return this.fail(where, past), null;
       return { kind, ...common, count, intervalNs, size: numOr(m, 'size', PING_DEFAULTS.size) };
     }
-    if (common.atNs + durationOr(m, 'timeout', 0) > MAX_VIRTUAL_NS) {
-      this.fail(where, `this entry would run until ${((common.atNs + durationOr(m, 'timeout', 0)) / 1e9).toFixed(0)}s (at + timeout): past the virtual-time bound of ${virtualBoundText()}`);
-      return null;
-    }
+    const past = pastVirtualBound(kind, common.atNs, durationOr(m, 'timeout', 0));
+    if (past !== null) return this.fail(where, past), null;
     const sport = numOr(m, 'sport', null);
     const bind = strOr(m, 'bind', null);
     if (kind === 'tcp') {

@@ -109,9 +109,12 @@ export function durationProblem(v: unknown): string | null {
   return null;
 }
 
-/** `what` in a message about the virtual-time bound. */
-export function virtualBoundText(): string {
-  return MAX_VIRTUAL_TEXT;
+/** Why a traffic entry starting at `atNs` and lasting `spanNs` (a ping's count × interval, a tcp or udp
+ *  entry's timeout) ends past the virtual-time bound, or null: the bound holds for the entry's end too. */
+export function pastVirtualBound(kind: 'ping' | 'tcp' | 'udp', atNs: number, spanNs: number): string | null {
+  if (atNs + spanNs <= MAX_VIRTUAL_NS) return null;
+  const how = kind === 'ping' ? 'at + count × interval' : 'at + timeout';
+  return `this ${kind === 'ping' ? 'ping' : 'entry'} would run until ${((atNs + spanNs) / 1e9).toFixed(0)}s (${how}): past the virtual-time bound of ${MAX_VIRTUAL_TEXT}`;
 }
 
 /** Why a number is not a whole number in [min, max], naming the bound it crosses; null if it is one. */
