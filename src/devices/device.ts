@@ -20,6 +20,7 @@
 // Slots handed to the sink are never shared (`receive` unshares them), so the stack may write into them.
 
 import type { Engine } from '../sim/engine.js';
+import { gsoSegment } from './gso.js';
 
 /** Where a device's received frames go when no rx handler (bridge port, macvlan parent) took them:
  *  the namespace's L2 input (ARP / IPv4 demultiplexing). */
@@ -50,6 +51,20 @@ export abstract class NetDevice {
   master: NetDevice | null = null;
   /** Port number in `master` (the bridge's port_no), -1 when not a port. */
   portNo = -1;
+  /** net.ipv4.conf.<dev>.route_localnet: 127/8 addresses are not martian on this device (dockerd sets
+   *  it on a bridge with --userland-proxy=false, so the host's 127.0.0.1 can be DNATed to a container). */
+  routeLocalnet = false;
+  /** Bridge port flag BR_HAIRPIN_MODE (`bridge_slave hairpin on`): the bridge may send a frame back out
+   *  of the port it came in by — floods included (br_flood's should_deliver). */
+  bridgeHairpin = false;
+  /** TSO/GSO on (NETIF_F_TSO | NETIF_F_GSO, as Linux sets up a veth): GSO super-frames leave whole.
+   *  Off (`offload: false`): they are cut into wire-sized segments before the tap (src/devices/gso.ts). */
+  offload = true;
+  /** Emits one segment cut from a super-frame (bound once: no closure per frame). */
+  private readonly segmentOut = (seg: number): void => {
+    if (this.taps.length !== 0) this.tap(seg, 'out');
+    this.xmit(seg);
+  };
   /** `receive` bound once, for scheduling a delivery on the engine without a closure per frame:
    *  `engine.after(0, dev.receiveEvent, slot)` is netif_rx (the frame arrives later in this instant). */
   readonly receiveEvent: (slot: number) => void = (slot: number): void => this.receive(slot);
@@ -68,6 +83,11 @@ export abstract class NetDevice {
     if (!this.up) {
       this.drops++;
       pool.release(slot);
+      return;
+    }
+    // validate_xmit_skb: netif_needs_gso → skb_gso_segment, before dev_queue_xmit_nit taps each segment
+    if (!this.offload && pool.gsoSize[slot] !== 0) {
+      gsoSegment(pool, slot, this.segmentOut);
       return;
     }
     if (this.taps.length !== 0) this.tap(slot, 'out');

@@ -33,7 +33,7 @@ function planHost(ctx: PlanContext, h: HostSpec): void {
   const ns = addNamespace(ctx, h.name, 'host', h.forward);
   for (const i of h.interfaces) {
     const mac = i.mac ?? randomLocalMac(ctx.rng.fork(`mac:${h.name}.${i.name}`));
-    addInterface(ns, { kind: 'nic', wire: i.wire }, i.name, mac, { mtu: i.mtu, addrs: [...i.ip] });
+    addInterface(ns, { kind: 'nic', wire: i.wire }, i.name, mac, { mtu: i.mtu, addrs: [...i.ip], offload: i.offload });
   }
   for (const r of h.routes) ns.routes.push({ to: r.to, via: r.via, dev: r.dev, src: null });
   for (const s of h.services) ns.services.push(servicePlan(h.name, s));

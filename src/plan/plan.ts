@@ -67,6 +67,9 @@ interface InterfaceCommon {
   name: string;
   mac: MacString;
   mtu: number;
+  /** false: TSO, GSO and GRO off (`ethtool -K IF tso off gso off gro off`), so GSO super-frames are
+   *  cut into wire-sized segments before this device sends them. Absent: on, as Linux sets up a veth. */
+  offload?: false;
   /** Addresses in the order `ip addr add` would be run; the first is the primary. */
   addrs: CidrString[];
   /** Bridge this interface is enslaved to (a bridge interface in the same namespace), if any. */
@@ -75,6 +78,11 @@ interface InterfaceCommon {
   capture: boolean;
   /** `<node>.<interface>` (the node is the namespace's owner unless said otherwise). */
   captureName: string;
+  /** net.ipv4.conf.<if>.route_localnet=1 (dockerd with --userland-proxy=false, on its bridges). */
+  routeLocalnet?: boolean;
+  /** Bridge port hairpin mode (`ip link set IF type bridge_slave hairpin on`; dockerd with
+   *  --userland-proxy=false on the host end of each container veth). */
+  hairpin?: boolean;
 }
 
 export type InterfacePlan =

@@ -116,7 +116,7 @@ export function addInterface(
   extra: IfaceExtra,
   name: string,
   mac: MacString,
-  opts: { mtu?: number; addrs?: CidrString[]; master?: string | null } = {},
+  opts: { mtu?: number; addrs?: CidrString[]; master?: string | null; offload?: boolean } = {},
 ): InterfacePlan {
   if (ns.interfaces.some((i) => i.name === name)) throw new Error(`interface ${name} twice in ${ns.name}`);
   const iface = {
@@ -129,6 +129,7 @@ export function addInterface(
     capture: true,
     captureName: `${ns.name}.${name}`,
   } as InterfacePlan;
+  if (opts.offload === false) iface.offload = false;
   ns.interfaces.push(iface);
   return iface;
 }

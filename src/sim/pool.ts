@@ -44,6 +44,10 @@ export class PacketPool {
   view: DataView;
   /** Frame length per slot (indexed by slot number; up to LARGE_SLOT_SIZE). */
   len: Uint32Array;
+  /** skb_shinfo(skb)->gso_size per slot: payload bytes per wire segment of a GSO super-frame (a TCP
+   *  frame longer than the MTU that a device with offloads passes on whole and a device without cuts
+   *  into segments, src/devices/gso.ts); 0 = an ordinary frame. Zeroed by alloc, copied by clone. */
+  gsoSize: Uint16Array;
   /** Reference count per slot; 0 = free. */
   private refs: Uint16Array;
   /** Size class of the slot whose first unit this is (CLS_*). */
@@ -69,6 +73,7 @@ export class PacketPool {
     this.bytes = new Uint8Array(0);
     this.view = new DataView(this.bytes.buffer);
     this.len = new Uint32Array(0);
+    this.gsoSize = new Uint16Array(0);
     this.refs = new Uint16Array(0);
     this.cls = new Uint8Array(0);
     this.free = new Int32Array(0);
@@ -103,6 +108,7 @@ export class PacketPool {
     const slot = this.free[--this.freeTop]!;
     this.refs[slot] = 1;
     this.len[slot] = 0;
+    this.gsoSize[slot] = 0;
     this.inUse++;
     return slot;
   }
@@ -113,6 +119,7 @@ export class PacketPool {
     const slot = this.freeLarge[--this.freeLargeTop]!;
     this.refs[slot] = 1;
     this.len[slot] = 0;
+    this.gsoSize[slot] = 0;
     this.inUse++;
     return slot;
   }
@@ -157,6 +164,7 @@ export class PacketPool {
     const from = slot << SLOT_SHIFT;
     this.bytes.copyWithin(copy << SLOT_SHIFT, from, from + n);
     this.len[copy] = n;
+    this.gsoSize[copy] = this.gsoSize[slot]!;
     return copy;
   }
 
@@ -210,6 +218,8 @@ export class PacketPool {
     bytes.set(this.bytes);
     const len = new Uint32Array(units);
     len.set(this.len);
+    const gsoSize = new Uint16Array(units);
+    gsoSize.set(this.gsoSize);
     const refs = new Uint16Array(units);
     refs.set(this.refs);
     const cls = new Uint8Array(units);
@@ -239,6 +249,7 @@ export class PacketPool {
     this.bytes = bytes;
     this.view = new DataView(bytes.buffer);
     this.len = len;
+    this.gsoSize = gsoSize;
     this.refs = refs;
     this.cls = cls;
     this.capacity = units;

@@ -98,6 +98,15 @@ describe('topology (pure)', () => {
     expect(t.captures.map((c) => c.captureName).sort()).toEqual(expect.arrayContaining(['ct.eth0', 'dh.docker0', 'dh.eth0', 'server.eth0']));
   });
 
+  it('offload: false turns TSO, GSO and GRO off with ethtool on that interface only, and needs ethtool', () => {
+    const s = parseScenario(SLOW.replace('mac: "02:00:00:00:09:01" }', 'mac: "02:00:00:00:09:01", offload: false }'), 'nooffload.yaml');
+    const plan = compilePlan(s);
+    const lines = buildTopology(plan).commands.map((c) => c.join(' '));
+    expect(lines.filter((l) => l.includes('ethtool'))).toEqual(['ip netns exec wb-a ethtool -K eth0 tso off gso off gro off']);
+    expect(toolsNeeded(plan).map((t) => t.cmd)).toContain('ethtool');
+    expect(toolsNeeded(compilePlan(parseScenario(SLOW, 'slow.yaml'))).map((t) => t.cmd)).not.toContain('ethtool');
+  });
+
   it('a wire with three NICs gets a switch namespace of its own', () => {
     const s = parseScenario(SLOW.replace('traffic:', '  c:\n    interfaces: { eth0: { wire: lan, ip: 192.0.2.3/24 } }\ntraffic:'), 'three.yaml');
     const t = buildTopology(compilePlan(s));

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { loadScenarioFile, parseScenario, ScenarioError } from '../../src/scenario/load.js';
 import type { Scenario, TrafficSpec } from '../../src/scenario/types.js';
 import { BUILTIN_EXAMPLE, BUILTIN_EXAMPLE_NAME } from '../../src/scenario/example.js';
+import { compilePlan } from '../../src/plan/compile.js';
 
 const root = join(import.meta.dirname, '../..');
 const real = (name: string): string => join(root, 'fixtures/real-captures', name, 'scenario.yaml');
@@ -48,7 +49,7 @@ describe('the SCENARIO.md complete example', () => {
       hosts: [
         {
           name: 'server',
-          interfaces: [{ name: 'eth0', wire: 'wan', ip: ['192.0.2.1/24'], mac: '02:00:00:00:00:01', mtu: 1500 }],
+          interfaces: [{ name: 'eth0', wire: 'wan', ip: ['192.0.2.1/24'], mac: '02:00:00:00:00:01', mtu: 1500, offload: true }],
           routes: [],
           forward: false,
           nat: [],
@@ -61,13 +62,13 @@ describe('the SCENARIO.md complete example', () => {
         },
         {
           name: 'dh',
-          interfaces: [{ name: 'eth0', wire: 'wan', ip: ['192.0.2.10/24'], mac: '02:00:00:00:00:10', mtu: 1500 }],
+          interfaces: [{ name: 'eth0', wire: 'wan', ip: ['192.0.2.10/24'], mac: '02:00:00:00:00:10', mtu: 1500, offload: true }],
           routes: [{ to: 'default', via: '192.0.2.1', dev: null }],
           forward: true,
           nat: [],
           services: [],
           docker: {
-            engine: 28,
+            engine: 28, userlandProxy: true,
             networks: [],
             containers: [{ name: 'web', network: { mode: 'network', network: 'bridge' }, ip: null, mac: null, publish: [], services: [] }],
           },
@@ -252,8 +253,8 @@ traffic:
     ]);
     const d = r.docker!;
     expect(strip(d.networks)).toEqual([
-      { driver: 'bridge', name: 'backend', subnet: '172.18.0.0/16', gateway: '172.18.0.254', bridge: 'br-backend' },
-      { driver: 'bridge', name: 'auto', subnet: null, gateway: null, bridge: null },
+      { driver: 'bridge', name: 'backend', subnet: '172.18.0.0/16', gateway: '172.18.0.254', bridge: 'br-backend', internal: false },
+      { driver: 'bridge', name: 'auto', subnet: null, gateway: null, bridge: null, internal: false },
       { driver: 'macvlan', name: 'lan', parent: 'eth0', subnet: '192.0.2.0/24', gateway: '192.0.2.1' },
     ]);
     expect(d.containers.map((c) => [c.name, c.network])).toEqual([
@@ -338,6 +339,20 @@ hosts:
       'x.yaml',
     );
     expect(s.hosts[0]!.docker!.containers[0]!.ip).toBe('192.0.2.99');
+  });
+});
+
+describe('offload', () => {
+  it('defaults to on (as Linux sets up a veth); offload: false reaches the plan, on is left out of it', () => {
+    const s = parseScenario(BASE.replace('eth0: { wire: wan, ip: 192.0.2.1/24 }', 'eth0: { wire: wan, ip: 192.0.2.1/24, offload: false }'), 'o.yaml');
+    expect(s.hosts[0]!.interfaces.map((i) => i.offload)).toEqual([false, true]);
+    const ifs = compilePlan(s).namespaces.find((n) => n.name === 'r')!.interfaces;
+    expect(ifs.find((i) => i.name === 'eth0')!.offload).toBe(false);
+    expect('offload' in ifs.find((i) => i.name === 'eth1')!).toBe(false);
+  });
+
+  it('offload takes true or false only', () => {
+    expect(() => parseScenario(BASE.replace('ip: 192.0.2.1/24 }', 'ip: 192.0.2.1/24, offload: maybe }'), 'o.yaml')).toThrow(/o\.yaml:\d+:\d+.*offload/);
   });
 });
 
