@@ -35,6 +35,7 @@ import {
   parseCidr,
   parseDuration,
   durationProblem,
+  pastVirtualBound,
   prefixProblem,
   parseHostPort,
   parsePortMapping,
@@ -294,6 +295,20 @@ const hostSchema = obj('a host', {
 
 // ---- traffic -------------------------------------------------------------------------------------------
 
+/** The virtual-time bound holds for a traffic entry's end too (values.ts), not only for each duration. */
+function withinVirtualBound(kind: 'ping' | 'tcp' | 'udp'): ObjectSchema['check'] {
+  return (m, path, report) => {
+    const d = (key: string, dflt: number): number => {
+      const v = get(m, key);
+      return v?.kind === 'scalar' && v.value !== null ? (parseDuration(v.value) ?? 0) : dflt;
+    };
+    const count = get(m, 'count');
+    const span = kind === 'ping' ? (count?.kind === 'scalar' && typeof count.value === 'number' ? count.value : 1) * d('interval', 1e9) : d('timeout', 0);
+    const past = pastVirtualBound(kind, d('at', 0), span);
+    if (past !== null) report(m.pos, path, past);
+  };
+}
+
 const trafficSchema = byKey('a traffic entry', {
   ping: obj('a ping entry', {
     at: opt(duration),
@@ -302,7 +317,7 @@ const trafficSchema = byKey('a traffic entry', {
     count: opt(int(1, 1_000_000, 'a count 1-1000000')),
     interval: opt(duration),
     size: opt(int(0, 65507, 'a payload size 0-65507')),
-  }),
+  }, withinVirtualBound('ping')),
   tcp: obj('a tcp entry', {
     at: opt(duration),
     from: req(nodeRef),
@@ -311,7 +326,7 @@ const trafficSchema = byKey('a traffic entry', {
     sport: opt(port),
     bind: opt(ipv4),
     timeout: opt(positiveDuration),
-  }),
+  }, withinVirtualBound('tcp')),
   udp: obj('a udp entry', {
     at: opt(duration),
     from: req(nodeRef),
@@ -320,7 +335,7 @@ const trafficSchema = byKey('a traffic entry', {
     sport: opt(port),
     bind: opt(ipv4),
     timeout: opt(positiveDuration),
-  }),
+  }, withinVirtualBound('udp')),
 });
 
 // ---- the file ------------------------------------------------------------------------------------------
