@@ -2,6 +2,9 @@
 // interface; `wirebox show FILE` — the hosts' state after the run, as the Linux tools print it.
 
 import type { Command } from 'commander';
+import { writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { ROLES_FILE, rolesJson } from '../plan/roles.js';
 import { World, type RunSummary } from '../world/world.js';
 import { CaptureSet } from '../world/captures.js';
 import { formatWorldState } from '../world/show.js';
@@ -90,7 +93,13 @@ function startRun(plan: WorldPlan, outDir: string, opts: RunPlanOptions) {
     return {
       world,
       onProgress: p ? (now: number) => p.update(now) : undefined,
-      commit: (summary: RunSummary) => ({ world, summary, files: folder.commit(captures.paths()) }),
+      commit: (summary: RunSummary) => {
+        // what each capture is (node, veth peer, bridge ports), for `compare` across seeds (src/plan/roles.ts)
+        const roles = join(folder.staging, ROLES_FILE);
+        writeFileSync(roles, rolesJson(plan));
+        const files = folder.commit([...captures.paths(), roles]).filter((f) => basename(f) !== ROLES_FILE);
+        return { world, summary, files };
+      },
       abort,
     };
   } catch (err) {

@@ -130,8 +130,8 @@ describe('an output folder never mixes two runs, never holds half of one', () =>
     const second = readdirSync(o).filter((f) => f.endsWith('.pcap'));
     expect(first.find((f) => f.startsWith('dh.veth'))).not.toBe(second.find((f) => f.startsWith('dh.veth')));
     expect(second).toHaveLength(5);
-    expect(readdirSync(o).sort()).toEqual(['.wirebox-manifest', 'notes.txt', ...second].sort());
-    expect(readFileSync(join(o, '.wirebox-manifest'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).sort()).toEqual(second.sort());
+    expect(readdirSync(o).sort()).toEqual(['.wirebox-manifest', 'interfaces.json', 'notes.txt', ...second].sort());
+    expect(readFileSync(join(o, '.wirebox-manifest'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).sort()).toEqual(['interfaces.json', ...second].sort());
   });
 
   it('capture files that no wirebox run listed make the run refuse the folder', () => {
