@@ -1,4 +1,5 @@
-// Loading a scenario file: parse (YAML or JSON, both through the `yaml` package so both keep positions),
+// Loading a scenario file: parse (YAML or JSON: the fast reader in ./fast-yaml.ts for the common subset,
+// else the `yaml` package; both keep positions and give the same tree),
 // validate against the declarative schema (./spec.ts), then build the typed Scenario with its defaults
 // and run the checks that span the file (./build.ts). Any problem throws one ScenarioError carrying all
 // problems found (up to ScenarioError.MAX_ISSUES), each as file:line:col: key.path: what was expected.
@@ -8,7 +9,8 @@ import { buildScenario } from './build.js';
 import { ScenarioError, type ScenarioIssue } from './errors.js';
 import { validate } from './schema.js';
 import { scenarioSchema } from './spec.js';
-import { parseTree } from './tree.js';
+import { parseTree, type Val } from './tree.js';
+import { NO_POS, fastParseTree } from './fast-yaml.js';
 import type { Scenario } from './types.js';
 
 export { ScenarioError, formatIssue, type ScenarioIssue } from './errors.js';
@@ -20,7 +22,7 @@ export const MAX_SCENARIO_BYTES = 16 * 1024 * 1024;
 
 /** Read and load `path`. A file that cannot be read, or that is not UTF-8 text, is a ScenarioError
  *  too (line 0), saying what the file is rather than echoing its bytes. */
-export function loadScenarioFile(path: string): Scenario {
+export function loadScenarioFile(path: string, opts: { positions?: boolean } = {}): Scenario {
   const fail = (message: string): never => {
     throw new ScenarioError([{ file: path, line: 0, col: 0, path: '', message }]);
   };
@@ -40,7 +42,7 @@ export function loadScenarioFile(path: string): Scenario {
   }
   const problem = notTextProblem(bytes);
   if (problem !== null) return fail(problem);
-  return parseScenario(bytes.toString('utf8'), path);
+  return parseScenario(bytes.toString('utf8'), path, opts);
 }
 
 class ScenarioTooLarge extends Error {
@@ -143,10 +145,13 @@ function lineColOf(b: Uint8Array, offset: number): { line: number; col: number }
 }
 
 /**
- * Parse scenario text. `fileName` is used in messages, for the default scenario name, and to decide the
+ * Parse scenario text. `positions: false` reads it without recording where each value was written
+ * (less memory and time for big files); a problem found while loading is then placed by reading the
+ * file again with positions. A caller that compiles the result re-reads it the same way on a planner
+ * error (src/cli/common.ts's loadPlan). `fileName` is used in messages, for the default scenario name, and to decide the
  * syntax: a `.json` name (or text starting with `{`) is read as JSON, which must then be strict JSON.
  */
-export function parseScenario(text: string, fileName: string): Scenario {
+export function parseScenario(text: string, fileName: string, opts: { positions?: boolean } = {}): Scenario {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const issues: ScenarioIssue[] = [];
   const isJson = /\.json$/i.test(fileName) || /^\s*\{/.test(text);
@@ -154,8 +159,19 @@ export function parseScenario(text: string, fileName: string): Scenario {
     const jsonProblem = strictJsonProblem(text, fileName);
     if (jsonProblem) throw new ScenarioError([jsonProblem]);
   }
-  const { tree, issues: syntax } = parseTree(text, fileName);
-  if (!tree) throw new ScenarioError(syntax);
+  // The fast reader first; the `yaml` package for what it does not cover and to word syntax errors.
+  let tree = fastParseTree(text, opts.positions ?? true);
+  if (tree === null) {
+    const full = parseTree(text, fileName);
+    if (!full.tree) throw new ScenarioError(full.issues);
+    tree = full.tree;
+  }
+  if (tree.pos === NO_POS && opts.positions === false) {
+    // Read without positions: on any problem, read again with them so the message names the place.
+    const quick = tryQuick(tree, fileName);
+    if (quick) return quick;
+    return parseScenario(text, fileName);
+  }
   const ok = validate(scenarioSchema, tree, '', (pos, path, message) => {
     issues.push({ file: fileName, line: pos.line, col: pos.col, path, message });
   });
@@ -163,6 +179,14 @@ export function parseScenario(text: string, fileName: string): Scenario {
   const built = buildScenario(tree, fileName);
   if (built.issues.length > 0) throw new ScenarioError(sortIssues(built.issues));
   return built.scenario;
+}
+
+/** The scenario from a tree without positions, or null when there is any problem to place. */
+function tryQuick(tree: Val, fileName: string): Scenario | null {
+  let bad = false;
+  if (!validate(scenarioSchema, tree, '', () => (bad = true)) || bad) return null;
+  const built = buildScenario(tree, fileName);
+  return built.issues.length ? null : built.scenario;
 }
 
 function sortIssues(issues: ScenarioIssue[]): ScenarioIssue[] {
