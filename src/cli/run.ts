@@ -128,6 +128,27 @@ export function catchSignals(): { interrupted: () => 'SIGINT' | 'SIGTERM' | null
   };
 }
 
+/** Two NICs with one address on one wire: Linux accepts it (no duplicate address detection for IPv4
+ *  unless a tool runs arping -D), both answer ARP and a peer keeps the first answer (the second comes
+ *  within neighbour locktime, 1 s); a user almost surely did not mean it, so the summary warns. */
+export function duplicateAddresses(plan: WorldPlan): string[] {
+  const seen = new Map<string, string>();
+  const out: string[] = [];
+  for (const ns of plan.namespaces) {
+    for (const i of ns.interfaces) {
+      if (i.kind !== 'nic') continue;
+      for (const a of i.addrs) {
+        const key = `${i.wire} ${a.split('/')[0]}`;
+        const other = seen.get(key);
+        const here = `${ns.name}.${i.name}`;
+        if (other === undefined) seen.set(key, here);
+        else out.push(`${a.split('/')[0]} is on both ${other} and ${here}, on wire ${i.wire}: both answer ARP for it and a peer keeps whichever answer comes first`);
+      }
+    }
+  }
+  return out;
+}
+
 export function formatSummary(plan: WorldPlan, s: RunSummary, files: string[]): string {
   const lines: string[] = [];
   lines.push(`${plan.name}: ${plan.namespaces.length} namespaces, ${s.interfaces.length} captured interfaces, ${(s.endNs / 1e9).toFixed(3)} s of virtual time`);
@@ -148,6 +169,7 @@ export function formatSummary(plan: WorldPlan, s: RunSummary, files: string[]): 
     for (const d of s.drops) lines.push(`  ${d.where}: ${d.count} × ${d.why}`);
   }
   for (const n of s.notes) lines.push(`note: ${n}`);
+  for (const w of duplicateAddresses(plan)) lines.push(`warning: ${w}`);
   lines.push(`wrote ${files.length} file${files.length === 1 ? '' : 's'}${files.length ? ': ' + files.join(', ') : ''}`);
   return lines.join('\n') + '\n';
 }

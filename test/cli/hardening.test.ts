@@ -234,3 +234,28 @@ traffic:
     expect(r.stdout).toMatch(/b: udp 192\.0\.2\.1:7 — (error \(sendto: Message too long|ok)/);
   });
 });
+
+describe('two hosts with one address on one wire', () => {
+  it('a warning naming both; both answer ARP and the asker keeps the first answer, as on the real kernel', () => {
+    const d = tmp();
+    writeFileSync(
+      join(d, 'dup.yaml'),
+      `version: 1
+wires: { lan: {} }
+hosts:
+  a: { interfaces: { eth0: { wire: lan, ip: 192.0.2.1/24, mac: "02:00:00:00:00:0a" } } }
+  b: { interfaces: { eth0: { wire: lan, ip: 192.0.2.1/24, mac: "02:00:00:00:00:0b" } } }
+  c: { interfaces: { eth0: { wire: lan, ip: 192.0.2.3/24 } } }
+traffic:
+  - { from: c, ping: 192.0.2.1, count: 2 }
+`,
+    );
+    const r = wirebox(['run', join(d, 'dup.yaml'), '-o', join(d, 'o')]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/warning: 192\.0\.2\.1 is on both a\.eth0 and b\.eth0, on wire lan: both answer ARP/);
+    const lines = wirebox(['inspect', '-e', '-t', join(d, 'o', 'c.eth0.pcap')]).stdout.split('\n');
+    expect(lines.filter((l) => /Reply 192\.0\.2\.1 is-at/.test(l))).toHaveLength(2);
+    const first = /is-at (\S+),/.exec(lines.find((l) => /Reply 192\.0\.2\.1 is-at/.test(l))!)![1];
+    for (const l of lines.filter((x) => /ICMP echo request/.test(x))) expect(l).toContain(`> ${first},`);
+  });
+});
