@@ -16,6 +16,8 @@ import { OutputFolder } from './output.js';
 export interface RunOptions {
   out: string;
   pcapng?: boolean;
+  /** commander's --no-comments */
+  comments?: boolean;
   seed?: string;
   nsPrecision?: boolean;
   quiet?: boolean;
@@ -40,6 +42,7 @@ export const DEFAULT_MAX_FRAMES = 100_000_000;
 
 export interface RunPlanOptions {
   pcapng?: boolean;
+  comments?: boolean;
   nsPrecision?: boolean;
   progress?: Progress | null;
   maxFrames?: number;
@@ -86,6 +89,12 @@ function startRun(plan: WorldPlan, outDir: string, opts: RunPlanOptions) {
     const world = World.fromPlan(plan);
     set = opts.pcapng ? CaptureSet.pcapngFile(folder.staging, plan.name) : CaptureSet.files(folder.staging, opts.nsPrecision ? 'ns' : 'us');
     set.maxFrames(opts.maxFrames ?? DEFAULT_MAX_FRAMES);
+    if (opts.pcapng && opts.comments !== false) {
+      // frame comments from the per-packet trace: what each frame met (NAT, the rule that decided, a drop)
+      const annotated = set;
+      annotated.enableAnnotations();
+      world.trace({ keepEvents: false }).annotator = (dev, text) => annotated.annotate(dev, text);
+    }
     world.capture(set, World.planCaptures(plan));
     const p = opts.progress ?? null;
     if (p) p.start(Math.max(world.trafficEndNs(), 1e9));
@@ -180,7 +189,8 @@ export function register(program: Command): void {
     .description('emulate a scenario and write <node>.<interface>.pcap for every interface')
     .argument('[file]', 'scenario file (YAML or JSON); without it, a built-in example: a container reaching a server through MASQUERADE')
     .option('-o, --out <dir>', 'output folder', 'captures')
-    .option('--pcapng', 'write one <scenario>.pcapng with every interface named <node>.<interface>')
+    .option('--pcapng', 'write one <scenario>.pcapng with every interface named <node>.<interface>; frames carry comments saying what they met (NAT rewrites, the rule that decided, drops)')
+    .option('--no-comments', 'with --pcapng: no frame comments (and no per-packet trace)')
     .option('--seed <n>', "override the scenario's seed")
     .option('--capture <glob>', 'capture only interfaces matching GLOB (<node>.<interface>, * and ?; repeatable; replaces the file\'s capture.interfaces)', collect)
     .option('--ns', 'nanosecond timestamps in pcap files (default microseconds, as tcpdump)')
@@ -195,6 +205,7 @@ export function register(program: Command): void {
         try {
           const { summary, files } = await runPlanAsync(plan, opts.out, {
             pcapng: opts.pcapng,
+            comments: opts.comments,
             nsPrecision: opts.ns,
             progress,
             maxFrames,

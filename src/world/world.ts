@@ -23,6 +23,7 @@ import { Host } from '../stack/host.js';
 import { parseIpv4, parseMac } from '../wire/addr.js';
 import { Apps, type TrafficOutcome } from './apps.js';
 import type { CaptureSet } from './captures.js';
+import { TraceRecorder, type RecorderOptions } from '../trace/recorder.js';
 
 /** How long a run may go on after its last traffic entry should have ended: a safety net against
  *  timers that re-arm for ever, far beyond anything Linux keeps running after a conversation
@@ -165,6 +166,18 @@ export class World {
   }
 
   /** Capture every listed interface (`<ns>/<ifname>` → capture name) into `set`. */
+  /** Record the per-packet trace of this run (src/trace): every device, every netfilter hook. Call
+   *  after the world is built, before it runs. Off unless called; costs nothing then. */
+  trace(opts: RecorderOptions = {}): TraceRecorder {
+    const rec = new TraceRecorder(this.engine, opts);
+    for (const ns of this.namespaces.values()) {
+      const t = rec.forNamespace(ns.name);
+      ns.netfilter.tracer = t;
+      for (const dev of ns.order) dev.trace = t;
+    }
+    return rec;
+  }
+
   capture(set: CaptureSet, which: { ns: string; ifname: string; captureName: string; ifUsed?: boolean }[]): void {
     this.captures = set;
     for (const c of which) set.attach(c.captureName, this.ns(c.ns).device(c.ifname), c.ifUsed === true);
