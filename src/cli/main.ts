@@ -17,6 +17,7 @@ const MODULES: Record<string, () => Promise<{ register: Register }>> = {
   inspect: () => import('./inspect.js'),
   compare: () => import('./compare.js'),
   verify: () => import('./verify.js'),
+  sweep: () => import('./sweep.js'),
   trace: () => import('./trace.js'),
 };
 

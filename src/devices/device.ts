@@ -93,6 +93,10 @@ export abstract class NetDevice {
       pool.release(slot);
       return;
     }
+    if (this.qdisc !== null) {
+      this.qdisc.enqueue(slot);
+      return;
+    }
     // validate_xmit_skb: netif_needs_gso → skb_gso_segment, before dev_queue_xmit_nit taps each segment
     if (!this.offload && pool.gsoSize[slot] !== 0) {
       gsoSegment(pool, slot, this.segmentOut);
@@ -102,6 +106,21 @@ export abstract class NetDevice {
     if (this.trace !== null) this.trace.device(this, slot, 'out');
     this.xmit(slot);
   }
+
+  /** The root qdisc when one holds frames back (netem, ./netem.ts); null: frames go straight to the
+   *  link, as through the default qdisc of an idle device. */
+  qdisc: { enqueue(slot: number): void } | null = null;
+
+  /** sch_direct_xmit → dev_hard_start_xmit: a frame leaving the qdisc (a GSO super-frame cut into
+   *  segments there when the device does not offload) — taps see it now, then the link takes it. */
+  readonly xmitNow = (slot: number): void => {
+    if (!this.offload && this.engine.pool.gsoSize[slot] !== 0) {
+      gsoSegment(this.engine.pool, slot, this.segmentOut);
+      return;
+    }
+    if (this.taps.length !== 0) this.tap(slot, 'out');
+    this.xmit(slot);
+  };
 
   /** netif_receive_skb: a frame arrives on this device from its link. */
   receive(slot: number): void {

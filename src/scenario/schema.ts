@@ -73,7 +73,14 @@ export interface ByValueSchema {
   variants: Record<string, ObjectSchema>;
 }
 
-export type Schema = ScalarSchema | ObjectSchema | MapSchema | ListSchema | OneOrListSchema | ByKeySchema | ByValueSchema;
+/** A scalar or a mapping, told apart by what was written (as `send: "text"` or `send: { size: 1MB }`). */
+export interface ScalarOrMapSchema {
+  t: 'scalarOrMap';
+  scalar: ScalarSchema;
+  map: Schema;
+}
+
+export type Schema = ScalarSchema | ObjectSchema | MapSchema | ListSchema | OneOrListSchema | ByKeySchema | ByValueSchema | ScalarOrMapSchema;
 
 export type Report = (pos: Pos, path: string, message: string) => void;
 
@@ -128,6 +135,10 @@ export function explained(s: ScalarSchema, why: (v: string | number | boolean) =
   const test = s.test ?? (() => true);
   const problem = s.problem ?? (() => null);
   return { ...s, test: (v) => test(v) || why(v) !== null, problem: (v) => (test(v) ? problem(v) : why(v)) };
+}
+
+export function scalarOrMap(scalar: ScalarSchema, map: Schema): ScalarOrMapSchema {
+  return { t: 'scalarOrMap', scalar, map };
 }
 
 export function obj(what: string, fields: Record<string, Field>, check?: ObjectSchema['check']): ObjectSchema {
@@ -204,6 +215,8 @@ export function validate(s: Schema, v: Val, path: string, report: Report): boole
     }
     case 'object':
       return validateObject(s, v, path, report, null);
+    case 'scalarOrMap':
+      return validate(v.kind === 'map' ? s.map : s.scalar, v, path, report);
     case 'map': {
       if (v.kind !== 'map') {
         report(v.pos, path, `expected ${s.expect}, got ${describeVal(v)}`);
