@@ -15,6 +15,8 @@ const MODULES: Record<string, () => Promise<{ register: Register }>> = {
   inspect: () => import('./inspect.js'),
   compare: () => import('./compare.js'),
   verify: () => import('./verify.js'),
+  sweep: () => import('./sweep.js'),
+  trace: () => import('./trace.js'),
 };
 
 /** The program with the subcommands `argv` needs: just the one it names, or all of them. */

@@ -55,6 +55,7 @@ export function toolsNeeded(plan: WorldPlan): ToolNeed[] {
   ];
   if (plan.traffic.some((t) => t.kind === 'ping')) needs.push({ cmd: 'ping', pkg: 'iputils-ping' });
   if (plan.slirps.length > 0) needs.push({ cmd: 'slirp4netns', pkg: 'slirp4netns' });
+  if (plan.namespaces.some((n) => n.interfaces.some((i) => i.kind === 'nic' && i.netem))) needs.push({ cmd: 'tc', pkg: 'iproute2' });
   if (plan.namespaces.some((n) => n.interfaces.some((i) => i.offload === false))) needs.push({ cmd: 'ethtool', pkg: 'ethtool' });
   if (plan.namespaces.some((n) => n.dhcpClient.length > 0)) {
     needs.push({ cmd: 'dnsmasq', pkg: 'dnsmasq-base' }, { cmd: 'dhclient', pkg: 'isc-dhcp-client' });
@@ -325,6 +326,14 @@ export async function runReal(plan: WorldPlan, opts: RealOptions): Promise<RealR
     for (const td of tcpdumps) td.kill('SIGINT');
     await waitFor('tcpdump to finish writing', 5000, () => (tcpdumps.every((t) => t.exitCode !== null || t.signalCode !== null) ? true : undefined));
     cleanup();
+    // Loopback captures (capture: { lo: true }) are kept only where lo carried traffic, as `run` does.
+    for (const c of topo.captures) {
+      const f = join(stage, `${c.captureName}.pcap`);
+      if (c.ifUsed && existsSync(f) && readCaptureFile(f).records.length === 0) {
+        rmSync(f);
+        files.splice(files.indexOf(`${c.captureName}.pcap`), 1);
+      }
+    }
 
     // Only now does the output folder get the files: a failed run leaves none half-written.
     if (opts.pcapng) {

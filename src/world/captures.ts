@@ -16,6 +16,8 @@ export const CAPTURE_EPOCH_SEC = 1767225600;
 interface Entry {
   name: string;
   frames: number;
+  /** Written only if it saw a frame (loopbacks under `capture: { lo: true }`). */
+  ifUsed: boolean;
   tap: CaptureTap;
   writer: PcapWriter | null;
   memory: MemorySink | null;
@@ -33,8 +35,21 @@ class CountingTap implements CaptureTap {
   }
 }
 
+/** A pcapng record held back so the trace can still comment on it (see CaptureSet.annotations). */
+interface PendingRecord {
+  dev: NetDevice;
+  ifIndex: number;
+  timeNs: number;
+  bytes: Uint8Array;
+  direction: 'in' | 'out';
+  comment: string | null;
+}
+
 export class CaptureSet {
   private readonly entries: Entry[] = [];
+  /** With annotations on: the last pcapng record, written when the next one comes or at close. */
+  private annotating = false;
+  private pending: PendingRecord | null = null;
   private pcapng: PcapngWriter | null = null;
   private pcapngSink: MemorySink | FileSink | null = null;
   private closed = false;
@@ -64,14 +79,22 @@ export class CaptureSet {
     return new CaptureSet('memory', null, precision, null);
   }
 
-  attach(name: string, dev: NetDevice): void {
+  /** `ifUsed`: the file is kept only if a frame crossed the device (an empty one is removed at close). */
+  attach(name: string, dev: NetDevice, ifUsed = false): void {
     if (this.entries.some((e) => e.name === name)) throw new Error(`two interfaces are captured as ${name}`);
-    const entry: Entry = { name, frames: 0, tap: null as unknown as CaptureTap, writer: null, memory: null, path: null };
+    const entry: Entry = { name, frames: 0, ifUsed, tap: null as unknown as CaptureTap, writer: null, memory: null, path: null };
     let inner: CaptureTap;
     if (this.mode === 'pcapng-file') {
       const ifIndex = this.pcapng!.addInterface({ name });
       const w = this.pcapng!;
-      inner = { frame: (t, b, o, l, d) => w.packet(ifIndex, t, b, o, l, null, d) };
+      if (this.annotating) {
+        inner = {
+          frame: (t, b, o, l, d) => {
+            this.flushPending();
+            this.pending = { dev, ifIndex, timeNs: t, bytes: b.slice(o, o + l), direction: d, comment: null };
+          },
+        };
+      } else inner = { frame: (t, b, o, l, d) => w.packet(ifIndex, t, b, o, l, null, d) };
     } else {
       let sink: MemorySink | FileSink;
       if (this.mode === 'memory') {
@@ -88,12 +111,48 @@ export class CaptureSet {
     this.entries.push(entry);
   }
 
+  /** pcapng only, before interfaces are attached: each record is held until the next one so that
+   *  `annotate` can give it an opt_comment (the per-packet trace says there what the packet met:
+   *  a NAT rewrite, the rule that decided, a drop right after this capture point). */
+  enableAnnotations(): void {
+    if (this.mode !== 'pcapng-file') return;
+    if (this.entries.length !== 0) throw new Error('enableAnnotations before attaching interfaces');
+    this.annotating = true;
+  }
+
+  get annotations(): boolean {
+    return this.annotating;
+  }
+
+  /** Adds `text` to the comment of the frame just captured on `dev`, if that is the last record. */
+  annotate(dev: NetDevice, text: string): void {
+    const p = this.pending;
+    if (p === null || p.dev !== dev) return;
+    p.comment = p.comment === null ? text : `${p.comment}; ${text}`;
+  }
+
+  private flushPending(): void {
+    const p = this.pending;
+    if (p === null) return;
+    this.pending = null;
+    this.pcapng!.packet(p.ifIndex, p.timeNs, p.bytes, 0, p.bytes.length, p.comment, p.direction);
+  }
+
   /** Finishes every file (renaming `.partial` to the final name). */
   close(): void {
     if (this.closed) return;
+    if (this.annotating) this.flushPending();
     this.closed = true;
-    for (const e of this.entries) e.writer?.close();
+    for (const e of this.entries) {
+      if (this.unused(e)) e.writer?.abort();
+      else e.writer?.close();
+    }
     this.pcapng?.close();
+  }
+
+  /** An `ifUsed` capture that saw nothing: not written, not listed. */
+  private unused(e: Entry): boolean {
+    return e.ifUsed && e.frames === 0;
   }
 
   /** A failed run: removes every file this set started. */
@@ -105,13 +164,13 @@ export class CaptureSet {
   }
 
   counts(): { captureName: string; frames: number }[] {
-    return this.entries.map((e) => ({ captureName: e.name, frames: e.frames }));
+    return this.entries.filter((e) => !this.unused(e)).map((e) => ({ captureName: e.name, frames: e.frames }));
   }
 
   /** Paths written (after close). */
   paths(): string[] {
     if (this.mode === 'pcapng-file') return [this.pcapngPath!];
-    return this.entries.filter((e) => e.path !== null).map((e) => e.path!);
+    return this.entries.filter((e) => e.path !== null && !this.unused(e)).map((e) => e.path!);
   }
 
   /** The pcap bytes of a capture held in memory. */
@@ -123,6 +182,6 @@ export class CaptureSet {
   }
 
   names(): string[] {
-    return this.entries.map((e) => e.name);
+    return this.entries.filter((e) => !this.unused(e)).map((e) => e.name);
   }
 }
