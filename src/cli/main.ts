@@ -17,6 +17,7 @@ const MODULES: Record<string, () => Promise<{ register: Register }>> = {
   verify: () => import('./verify.js'),
   sweep: () => import('./sweep.js'),
   trace: () => import('./trace.js'),
+  report: () => import('./report.js'),
 };
 
 /** The program with the subcommands `argv` needs: just the one it names, or all of them. */
