@@ -104,6 +104,8 @@ const PERTURB_SIZE = 1 << 16;
 
 export class Tcp implements TransportProtocol, TcpOwner {
   readonly rng: Prng;
+  /** Sockets send GSO super-frames (src/sockets/tcp/tso.ts); set for worlds built from a plan. */
+  gso = false;
   /** Established, SYN_RECV and TIME_WAIT sockets by (lport << 16 | rport), then addresses. */
   private readonly established = new Map<number, TcpConnection[]>();
   private readonly listeners = new Map<number, TcpListener[]>();
@@ -139,6 +141,7 @@ export class Tcp implements TransportProtocol, TcpOwner {
       dataOff: 0,
       dataLen: 0,
       tos: 0,
+      gso: 0,
       opts: newParsedOptions(),
     };
   }
@@ -224,8 +227,10 @@ export class Tcp implements TransportProtocol, TcpOwner {
       return;
     }
     try {
+      this.seg.gso = pool.gsoSize[slot]!;
       this.receive(pool.bytes, pool.base(slot), l3off, l4off, l4len);
     } finally {
+      this.seg.gso = 0;
       pool.release(slot);
     }
   }
