@@ -11,11 +11,13 @@
 //   - UDP: "UDP, length N"; ICMP: echo request/reply with id/seq, unreachable (quoting the original
 //     destination and port), time exceeded; IGMP: queries, v1/v2/v3 reports, leave.
 //   - ARP: "Request who-has T tell S" / "Reply S is-at MAC", with the ARP length (padding included).
-// Application protocols other than HTTP (DNS, DHCP, SSH…) are not decoded: their lines end after the
-// transport's "length N", where tcpdump would go on.
+//   - DNS/mDNS (ports 53/5353), BOOTP/DHCP (67/68), the SSH banner (22) and HTTP (80/8080): as
+//     print-domain.c, print-bootp.c, print-ssh.c and print-http.c print them without -v
+//     (src/capture/print-app.ts). Other application protocols end after the transport's "length N".
 
 import { formatIpv4, formatMac } from '../wire/addr.js';
 import { decodeFrame, type DecodedFrame, type TcpLayer } from '../wire/frame.js';
+import { bootpText, dnsText, httpLine, sshText } from './print-app.js';
 
 export interface PrintOptions {
   /** tcpdump -e: the link-level header. */
@@ -151,8 +153,17 @@ export class FramePrinter {
     switch (t.kind) {
       case 'tcp':
         return this.tcp(frame, t, src, dst);
-      case 'udp':
-        return `${src}.${t.repr.srcPort} > ${dst}.${t.repr.dstPort}: UDP, length ${t.repr.length - 8}`;
+      case 'udp': {
+        const u = t.repr;
+        const head = `${src}.${u.srcPort} > ${dst}.${u.dstPort}: `;
+        // udp_print: the application printers by port, in tcpdump's order; others are "UDP, length N"
+        const p = u.payload.subarray(0, Math.max(0, Math.min(u.payload.length, this.captured - t.offset - 8)));
+        const isPort = (n: number) => u.srcPort === n || u.dstPort === n;
+        if (isPort(53)) return head + dnsText(p, false);
+        if (isPort(5353)) return head + dnsText(p, true);
+        if (isPort(67) || isPort(68)) return head + bootpText(p);
+        return head + `UDP, length ${u.length - 8}`;
+      }
       case 'icmpv4':
         return `${src} > ${dst}: ICMP ${icmpText(frame)}, length ${payloadLen}`;
       case 'raw':
@@ -219,6 +230,9 @@ export class FramePrinter {
     if (length > 0 && (r.srcPort === 80 || r.dstPort === 80 || r.srcPort === 8080 || r.dstPort === 8080)) {
       const start = t.offset + t.headerLen;
       out += ': HTTP' + httpLine(r.payload.subarray(0, Math.max(0, Math.min(r.payload.length, this.captured - start))));
+    } else if (length > 0 && (r.srcPort === 22 || r.dstPort === 22)) {
+      const start = t.offset + t.headerLen;
+      out += sshText(r.payload.subarray(0, Math.max(0, Math.min(r.payload.length, this.captured - start))));
     }
     return out;
   }
@@ -400,57 +414,6 @@ function tcpOptions(b: Uint8Array, sackBase: number): string {
   return out;
 }
 
-const HTTP_METHODS = new Set([
-  'GET', 'PUT', 'COPY', 'DELETE', 'HEAD', 'LINK', 'LOCK', 'MKCOL', 'MOVE', 'OPTIONS', 'POST',
-  'PROPFIND', 'PROPPATCH', 'UNLINK', 'UNLOCK', 'TRACE', 'CONNECT', 'PATCH',
-]);
-
-/** tcpdump's txtproto_print for HTTP, not verbose: the first line if it is a request or a status line. */
-function httpLine(p: Uint8Array): string {
-  const t1 = fetchToken(p, 0);
-  if (t1 === null) return '';
-  let isReqResp = HTTP_METHODS.has(t1.token.toUpperCase());
-  const t2 = fetchToken(p, t1.next);
-  if (t2 !== null && /^[0-9]{3}$/.test(t2.token)) isReqResp = true;
-  if (!isReqResp) return '';
-  // print_txt_line: printable ASCII (and tabs) up to CRLF or LF
-  let i = 0;
-  while (i < p.length) {
-    const c = p[i]!;
-    if (c === 0x0a) break;
-    if (c === 0x0d) {
-      if (i + 1 >= p.length || p[i + 1] !== 0x0a) return '';
-      break;
-    }
-    if ((c < 0x20 || c > 0x7e) && c !== 0x09) return '';
-    i++;
-  }
-  const text = ': ' + String.fromCharCode(...p.subarray(0, i));
-  // all printable but no line end in this segment: tcpdump marks the line as cut
-  return i === p.length ? text + ' [|http]' : text;
-}
-
-function fetchToken(p: Uint8Array, from: number): { token: string; next: number } | null {
-  let i = from;
-  let token = '';
-  for (; i < p.length; i++) {
-    const c = p[i]!;
-    if (c > 0x7f) return null;
-    if (c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a) break;
-    if (c < 0x20 || c === 0x7f) return null;
-    if (token.length + 2 > 129) return null;
-    token += String.fromCharCode(c);
-  }
-  if (token.length === 0) return null;
-  for (; i < p.length; i++) {
-    const c = p[i]!;
-    if (c === 0x0d || c === 0x0a) break;
-    if (c < 0x20 || c > 0x7e) break;
-    if (c !== 0x20 && c !== 0x09) break;
-  }
-  return { token, next: i };
-}
-
 const ICMP_NAMES: Record<number, string> = {
   0: 'echo reply',
   3: 'destination unreachable',
@@ -517,9 +480,10 @@ function icmpText(frame: DecodedFrame): string {
       }
     }
     case 5: {
-      const q = m.quote;
+      // print-icmp.c reads the quoted header's destination where it lies, parsed or not
       const gw = formatIpv4(m.rest >>> 0);
-      const odst = q === null ? '?' : formatIpv4(q.ipv4.dst);
+      if (m.data.length < 20) return `redirect [|icmp]`;
+      const odst = formatIpv4(u32(m.data, 16));
       const kinds = ['redirect %s to net %s', 'redirect %s to host %s', 'redirect-tos %s to net %s', 'redirect-tos %s to host %s'];
       const fmt = kinds[m.code] ?? `redirect-#${m.code} %s to %s`;
       return fmt.replace('%s', odst).replace('%s', gw);

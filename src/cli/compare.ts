@@ -6,7 +6,8 @@
 // Exit 0 on a match, 1 on a difference, 2 on bad input (unreadable, foreign or truncated file).
 
 import type { Command } from 'commander';
-import { readdirSync, statSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
+import { ROLES_FILE } from '../plan/roles.js';
 import { basename, join } from 'node:path';
 import { readCaptureFile } from '../capture/reader.js';
 import { compareCaptures } from '../compare/compare.js';
@@ -51,12 +52,67 @@ function checkUnique(streams: CaptureStream[], where: string): void {
   }
 }
 
+/** capture name → role from a folder's interfaces.json (written by `wirebox run`), or null. */
+function folderRoles(dir: string): Map<string, string> | null {
+  const file = join(dir, ROLES_FILE);
+  if (!existsSync(file)) return null;
+  let o: unknown;
+  try {
+    o = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`${file}: not JSON (${(e as Error).message})`);
+  }
+  const ifs = (o as { interfaces?: unknown }).interfaces;
+  if (typeof ifs !== 'object' || ifs === null) throw new UsageError(`${file}: expected { "interfaces": { NAME: { "role": … } } }`);
+  const m = new Map<string, string>();
+  for (const [name, v] of Object.entries(ifs as Record<string, unknown>)) {
+    const role = (v as { role?: unknown } | null)?.role;
+    if (typeof role !== 'string') throw new UsageError(`${file}: interfaces.${name}.role: expected a string`);
+    m.set(name, role);
+  }
+  return m;
+}
+
+/** Two folders' captures paired: by name, then — where names differ but both folders say what each
+ *  capture is (interfaces.json) — by role: a veth to the same peer, a bridge with the same addresses and
+ *  port peers. A Docker veth or user-network bridge is named from the seed; its role is not. */
+export function folderPairs(dirA: string, a: CaptureSide, dirB: string, b: CaptureSide): { pairs: [string, string][]; byRole: Map<string, string> } {
+  const keysA = a.streams.map((s) => s.key);
+  const keysB = new Set(b.streams.map((s) => s.key));
+  const pairs: [string, string][] = keysA.filter((k) => keysB.has(k)).map((k) => [k, k]);
+  const byRole = new Map<string, string>();
+  const ra = folderRoles(dirA);
+  const rb = folderRoles(dirB);
+  if (ra !== null && rb !== null) {
+    const leftB = new Map<string, string>(); // role → key, of B's unpaired captures with a unique role
+    const dup = new Set<string>();
+    for (const k of keysB) {
+      if (keysA.includes(k)) continue;
+      const r = rb.get(k);
+      if (r === undefined) continue;
+      if (leftB.has(r)) dup.add(r);
+      leftB.set(r, k);
+    }
+    for (const k of keysA) {
+      if (keysB.has(k)) continue;
+      const r = ra.get(k);
+      if (r === undefined || dup.has(r)) continue;
+      const kb = leftB.get(r);
+      if (kb === undefined) continue;
+      pairs.push([k, kb]);
+      byRole.set(k, r);
+      leftB.delete(r);
+    }
+  }
+  return { pairs, byRole };
+}
+
 /** The two sides and the pairs to compare, from the command's arguments. */
-export function sidesFromArgs(args: string[]): { a: CaptureSide; b: CaptureSide; pairs?: [string, string][] } {
+export function sidesFromArgs(args: string[]): { a: CaptureSide; b: CaptureSide; pairs?: [string, string][]; byRole?: Map<string, string> } {
   const isPair = (s: string): boolean => s.includes('=') && !existsSync(s);
   if (args.length > 2 && isDir(args[0]!) && isDir(args[1]!)) {
     // two folders, then captures paired under other names: `emu real vg.eth0=vg.tap0`
-    const { a, b } = sidesFromArgs(args.slice(0, 2));
+    const { a, b, pairs: base } = sidesFromArgs(args.slice(0, 2));
     const keysA = new Set(a.streams.map((s) => s.key));
     const keysB = new Set(b.streams.map((s) => s.key));
     const renamed: [string, string][] = [];
@@ -71,7 +127,8 @@ export function sidesFromArgs(args: string[]): { a: CaptureSide; b: CaptureSide;
     }
     const takenA = new Set(renamed.map(([x]) => x));
     const takenB = new Set(renamed.map(([, y]) => y));
-    const pairs: [string, string][] = [...keysA].filter((k) => keysB.has(k) && !takenA.has(k) && !takenB.has(k)).sort().map((k) => [k, k]);
+    const byName: [string, string][] = [...keysA].filter((k) => keysB.has(k)).sort().map((k) => [k, k]);
+    const pairs = (base ?? byName).filter(([x, y]) => !takenA.has(x) && !takenB.has(y));
     return { a, b, pairs: [...pairs, ...renamed] };
   }
   if (args.some(isPair)) {
@@ -128,7 +185,10 @@ export function sidesFromArgs(args: string[]): { a: CaptureSide; b: CaptureSide;
       checkUnique(streams, dir);
       return { name: dir, streams };
     };
-    return { a: side(pa), b: side(pb) };
+    const a = side(pa);
+    const b = side(pb);
+    const { pairs, byRole } = folderPairs(pa, a, pb, b);
+    return { a, b, ...(byRole.size > 0 ? { pairs, byRole } : {}) };
   }
   const sa = streamsOf(pa, basename(pa));
   const sb = streamsOf(pb, basename(pb));
@@ -141,7 +201,7 @@ export function sidesFromArgs(args: string[]): { a: CaptureSide; b: CaptureSide;
 /** Run a comparison as the command does: the report (text or JSON) and the exit code (0 match, 1
  *  differ). Bad input throws CaptureError / UsageError (the command turns them into exit 2). */
 export function runCompare(args: string[], o: CompareCliOptions = {}): { code: number; text: string; report: CompareReport } {
-  const { a, b, pairs } = sidesFromArgs(args);
+  const { a, b, pairs, byRole } = sidesFromArgs(args);
   const opts: CompareOptions = {
     fixedMacs: o.fixedMacs ?? false,
     strict: o.strict ?? false,
@@ -152,6 +212,10 @@ export function runCompare(args: string[], o: CompareCliOptions = {}): { code: n
   };
   if (pairs !== undefined) opts.pairs = pairs;
   const report = compareCaptures(a, b, opts);
+  for (const f of report.files) {
+    const role = byRole?.get(f.key);
+    if (role !== undefined) f.notes.push(`paired by role (${role}): the names differ`);
+  }
   const text = o.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report, { maxPerFile: o.all ? Infinity : (o.max ?? 10) });
   return { code: report.verdict === 'match' ? 0 : 1, text, report };
 }

@@ -2,7 +2,9 @@
 // interface; `wirebox show FILE` — the hosts' state after the run, as the Linux tools print it.
 
 import type { Command } from 'commander';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROLES_FILE, rolesJson } from '../plan/roles.js';
 import { World, type RunSummary } from '../world/world.js';
 import { CaptureSet } from '../world/captures.js';
 import { formatWorldState } from '../world/show.js';
@@ -37,6 +39,8 @@ export function runPlan(plan: WorldPlan, outDir: string, opts: { pcapng?: boolea
     if (p) p.start(Math.max(world.trafficEndNs(), 1e9));
     const summary = world.run(undefined, p ? (now) => p.update(now) : undefined);
     p?.done();
+    // what each capture is (node, veth peer, bridge ports), for `compare` across seeds (src/plan/roles.ts)
+    writeFileSync(join(outDir, ROLES_FILE), rolesJson(plan));
     return { world, summary, files: set.paths() };
   } catch (err) {
     set.abort();

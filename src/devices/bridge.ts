@@ -142,7 +142,7 @@ export class Bridge extends NetDevice {
     }
     // Known unicast: out of its port unless that is where it came from (hairpin off) or it is down.
     const to = this.ports[port]!;
-    const deliver = to !== dev && to.up;
+    const deliver = (to !== dev || to.bridgeHairpin) && to.up;
     if (!deliver) this.fwdDrops++;
     if (deliver && promisc) pool.ref(slot);
     if (deliver) to.transmit(slot);
@@ -152,7 +152,8 @@ export class Bridge extends NetDevice {
   };
 
   /**
-   * br_flood: to every port that is up except `ingress` (null when the bridge device itself sends);
+   * br_flood: to every port that is up except `ingress` (null when the bridge device itself sends) unless
+   * that port is in hairpin mode;
    * then, with `local`, up to the bridge device — delivered to its stack for broadcast/multicast,
    * only tapped for unicast (promiscuous capture). Takes the slot's reference.
    */
@@ -162,7 +163,7 @@ export class Bridge extends NetDevice {
     let n = local ? 1 : 0;
     for (let i = 0; i < ports.length; i++) {
       const p = ports[i];
-      if (p != null && p !== ingress && p.up) n++;
+      if (p != null && (p !== ingress || p.bridgeHairpin) && p.up) n++;
     }
     if (n === 0) {
       this.fwdDrops++;
@@ -174,7 +175,7 @@ export class Bridge extends NetDevice {
     const group = local && isGroupAt(pool.view, pool.base(slot));
     for (let i = 0; i < ports.length; i++) {
       const p = ports[i];
-      if (p != null && p !== ingress && p.up) p.transmit(slot);
+      if (p != null && (p !== ingress || p.bridgeHairpin) && p.up) p.transmit(slot);
     }
     if (!local) return;
     if (group) this.receive(slot);

@@ -51,6 +51,12 @@ export abstract class NetDevice {
   master: NetDevice | null = null;
   /** Port number in `master` (the bridge's port_no), -1 when not a port. */
   portNo = -1;
+  /** net.ipv4.conf.<dev>.route_localnet: 127/8 addresses are not martian on this device (dockerd sets
+   *  it on a bridge with --userland-proxy=false, so the host's 127.0.0.1 can be DNATed to a container). */
+  routeLocalnet = false;
+  /** Bridge port flag BR_HAIRPIN_MODE (`bridge_slave hairpin on`): the bridge may send a frame back out
+   *  of the port it came in by — floods included (br_flood's should_deliver). */
+  bridgeHairpin = false;
   /** TSO/GSO on (NETIF_F_TSO | NETIF_F_GSO, as Linux sets up a veth): GSO super-frames leave whole.
    *  Off (`offload: false`): they are cut into wire-sized segments before the tap (src/devices/gso.ts). */
   offload = true;

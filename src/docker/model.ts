@@ -21,7 +21,7 @@ import {
   type PlanContext,
 } from '../plan/world.js';
 import { formatCidr, formatIpv4, parseCidr, parseIpv4 } from '../wire/addr.js';
-import { bridgeNetwork, containerEndpoint, daemonStart, publishPort, type Engine, type FwNetwork } from './firewall.js';
+import { bridgeNetwork, containerEndpoint, daemonStart, publishPort, type Engine, type FwNetwork, type FwOptions } from './firewall.js';
 import { AddressPool, networkOf, pickPool, type Prefix } from './pools.js';
 
 /** A network as dockerd knows it once created. */
@@ -35,6 +35,7 @@ export interface DockerNetwork {
   subnet: Prefix;
   gateway: number;
   pool: AddressPool;
+  internal: boolean;
 }
 
 /** Interval and count of Docker 28's unsolicited ARPs (osl: advertiseAddrNMsgs=3, interval 1s). */
@@ -60,11 +61,12 @@ export function planDocker(ctx: PlanContext, host: HostSpec): DockerNetwork[] {
   const docker = host.docker;
   if (!docker) return [];
   const engine: Engine = docker.engine;
+  const fw: FwOptions = { engine, hairpin: !docker.userlandProxy };
   const hostNs = getNs(ctx, host.name);
   const t = tablesOf(ctx, host.name);
   const hostRng = ctx.rng.fork(`docker:${host.name}`);
 
-  daemonStart(t, engine);
+  daemonStart(t, fw);
 
   const used = hostPrefixes(hostNs, host);
   for (const n of docker.networks) if (n.subnet) used.push(networkOf(parseCidr(n.subnet)));
@@ -75,7 +77,7 @@ export function planDocker(ctx: PlanContext, host: HostSpec): DockerNetwork[] {
   const defSubnet = pickPool(used);
   if (!defSubnet) throw ScenarioError.at(docker.where, 'no free address pool for docker0');
   used.push(defSubnet);
-  const def = makeBridge(ctx, host, hostNs, engine, {
+  const def = makeBridge(ctx, host, hostNs, fw, {
     name: 'bridge',
     id: randomHex(hostRng.fork('network:bridge'), 64),
     bridge: 'docker0',
@@ -86,7 +88,7 @@ export function planDocker(ctx: PlanContext, host: HostSpec): DockerNetwork[] {
 
   for (const spec of docker.networks) {
     if (networks.has(spec.name)) throw ScenarioError.at(spec.where, `network ${spec.name} defined twice`);
-    networks.set(spec.name, makeNetwork(ctx, host, hostNs, engine, spec, used, hostRng));
+    networks.set(spec.name, makeNetwork(ctx, host, hostNs, fw, spec, used, hostRng));
   }
 
   // Fixed addresses are reserved before any container takes the next free one.
@@ -104,10 +106,11 @@ export function planDocker(ctx: PlanContext, host: HostSpec): DockerNetwork[] {
     if (!net.pool.reserve(ip)) throw ScenarioError.at(ct.where, `ip ${ct.ip} is already in use on ${net.name}`);
   }
 
-  for (const ct of docker.containers) startContainer(ctx, host, hostNs, engine, networks, ct);
+  const ports = new HostPorts();
+  for (const ct of docker.containers) startContainer(ctx, host, hostNs, fw, networks, ct, ports);
 
   ctx.plan.notes.push(
-    `${host.name}: dockerd (engine ${engine}), networks ` +
+    `${host.name}: dockerd (engine ${engine}${docker.userlandProxy ? '' : ', userland-proxy off'}), networks ` +
       [...networks.values()].map((n) => `${n.name}=${n.ifname} ${cidrText(n.subnet)}`).join(', '),
   );
   return [...networks.values()];
@@ -117,7 +120,7 @@ function makeNetwork(
   ctx: PlanContext,
   host: HostSpec,
   hostNs: NamespacePlan,
-  engine: Engine,
+  fw: FwOptions,
   spec: DockerNetworkSpec,
   used: Prefix[],
   hostRng: Prng,
@@ -136,12 +139,13 @@ function makeNetwork(
     const bridge = spec.bridge ?? `br-${id.slice(0, 12)}`;
     if (bridge.length > 15) throw ScenarioError.at(spec.where, `bridge name ${bridge} is longer than 15 characters`);
     if (findInterface(hostNs, bridge)) throw ScenarioError.at(spec.where, `host ${host.name} already has an interface ${bridge}`);
-    return makeBridge(ctx, host, hostNs, engine, {
+    return makeBridge(ctx, host, hostNs, fw, {
       name: spec.name,
       id,
       bridge,
       subnet,
       gateway: spec.gateway,
+      internal: spec.internal,
       where: spec.where,
     });
   }
@@ -155,15 +159,15 @@ function makeNetwork(
   const gateway = spec.gateway ? parseIpv4(spec.gateway) : (subnet.addr + 1) >>> 0;
   if (!pool.usable(gateway)) throw ScenarioError.at(spec.where, `gateway ${formatIpv4(gateway)} is not in ${spec.subnet}`);
   pool.reserve(gateway);
-  return { name: spec.name, driver: 'macvlan', id, ifname: spec.parent, subnet, gateway, pool };
+  return { name: spec.name, driver: 'macvlan', id, ifname: spec.parent, subnet, gateway, pool, internal: false };
 }
 
 function makeBridge(
   ctx: PlanContext,
   host: HostSpec,
   hostNs: NamespacePlan,
-  engine: Engine,
-  n: { name: string; id: string; bridge: string; subnet: Prefix; gateway: string | null; where?: HostSpec['where'] },
+  fw: FwOptions,
+  n: { name: string; id: string; bridge: string; subnet: Prefix; gateway: string | null; internal?: boolean; where?: HostSpec['where'] },
 ): DockerNetwork {
   const pool = new AddressPool(n.subnet);
   const gateway = n.gateway ? parseIpv4(n.gateway) : (n.subnet.addr + 1) >>> 0;
@@ -172,26 +176,30 @@ function makeBridge(
   }
   pool.reserve(gateway);
   // dockerd gives the bridge a random MAC when it creates it (so it does not follow its ports).
-  addInterface(
+  const br = addInterface(
     hostNs,
     { kind: 'bridge', ageingNs: BRIDGE_AGEING_NS },
     n.bridge,
     randomLocalMac(ctx.rng.fork(`mac:${host.name}.${n.bridge}`)),
     { addrs: [formatCidr(gateway, n.subnet.len)] },
   );
-  const fw: FwNetwork = { bridge: n.bridge, subnet: cidrText(n.subnet) };
-  bridgeNetwork(tablesOf(ctx, host.name), engine, fw);
-  return { name: n.name, driver: 'bridge', id: n.id, ifname: n.bridge, subnet: n.subnet, gateway, pool };
+  // setupLoopbackAddressing: with the userland proxy off, 127.0.0.1 DNATed to a container must be routable.
+  if (fw.hairpin && !n.internal) br.routeLocalnet = true;
+  const fwn: FwNetwork = { bridge: n.bridge, subnet: cidrText(n.subnet), internal: n.internal === true };
+  bridgeNetwork(tablesOf(ctx, host.name), fw, fwn);
+  return { name: n.name, driver: 'bridge', id: n.id, ifname: n.bridge, subnet: n.subnet, gateway, pool, internal: n.internal === true };
 }
 
 function startContainer(
   ctx: PlanContext,
   host: HostSpec,
   hostNs: NamespacePlan,
-  engine: Engine,
+  fw: FwOptions,
   networks: Map<string, DockerNetwork>,
   ct: ContainerSpec,
+  ports: HostPorts,
 ): void {
+  const engine = fw.engine;
   const mode = ct.network;
   if (mode.mode === 'host') {
     joinNamespace(ctx, ct.name, host.name);
@@ -248,29 +256,92 @@ function startContainer(
 
   // One veth pair: `vethXXXXXXX` on the host, enslaved to the bridge; `eth0` in the container.
   const veth = `veth${randomHex(ctx.rng.fork(`veth:${host.name}.${ct.name}`), 7)}`;
-  addInterface(
+  const hostEnd = addInterface(
     hostNs,
     { kind: 'veth', peer: { ns: ct.name, name: 'eth0' } },
     veth,
     randomLocalMac(ctx.rng.fork(`mac:${host.name}.veth:${ct.name}`)),
     { master: net.ifname },
   );
+  if (fw.hairpin) hostEnd.hairpin = true;
   addInterface(ns, { kind: 'veth', peer: { ns: host.name, name: veth } }, 'eth0', mac, { addrs: [addr] });
-  ns.routes.push({ to: 'default', via: formatIpv4(net.gateway), dev: 'eth0', src: null });
-  if (engine === 28) {
+  // An internal network has no gateway route: the container reaches its subnet only.
+  if (!net.internal) ns.routes.push({ to: 'default', via: formatIpv4(net.gateway), dev: 'eth0', src: null });
+  if (engine >= 28) {
     ns.announce.push({ ifname: 'eth0', addr: formatIpv4(ip), atNs: 0, ...DOCKER28_ANNOUNCE });
   }
   const t = tablesOf(ctx, host.name);
-  const fw = { bridge: net.ifname, subnet: cidrText(net.subnet) };
-  containerEndpoint(t, engine, fw, formatIpv4(ip));
+  const fwn: FwNetwork = { bridge: net.ifname, subnet: cidrText(net.subnet), internal: net.internal };
+  containerEndpoint(t, engine, fwn, formatIpv4(ip));
+  if (net.internal) {
+    if (ct.publish.length > 0) ctx.plan.notes.push(`${ct.name}: published ports have no effect on internal network ${net.name}`);
+    return;
+  }
   for (const p of ct.publish) {
-    publishPort(t, engine, fw, {
+    const hostPort = ports.take(p, ct);
+    publishPort(t, fw, fwn, {
       proto: p.proto,
       hostIp: p.hostIp,
-      hostPort: p.hostPort,
+      hostPort,
       containerIp: formatIpv4(ip),
       containerPort: p.containerPort,
     });
+    // docker-proxy (default userland-proxy: true): one per published port and protocol, bound to the
+    // -p host address, relaying to the container (cmd/docker-proxy; see src/world/relay.ts).
+    if (!fw.hairpin) {
+      hostNs.services.push({
+        node: host.name,
+        name: `docker-proxy ${p.proto}/${hostPort}`,
+        proto: p.proto,
+        port: hostPort,
+        bind: p.hostIp ?? '0.0.0.0',
+        reply: null,
+        echo: false,
+        reuseport: false,
+        forward: { ip: formatIpv4(ip), port: p.containerPort },
+      });
+    }
+  }
+}
+
+/** dockerd's port allocator (portallocator): per protocol and host address, a port given is taken; a
+ *  mapping without a host port gets the next free one from the start of ip_local_port_range (32768),
+ *  a host range its first free port. */
+class HostPorts {
+  private readonly taken = new Map<string, Set<number>>();
+  private last = new Map<string, number>();
+
+  take(p: ContainerSpec['publish'][number], ct: ContainerSpec): number {
+    const key = `${p.proto}/${p.hostIp ?? '0.0.0.0'}`;
+    let set = this.taken.get(key);
+    if (!set) this.taken.set(key, (set = new Set()));
+    const clash = (port: number): boolean => {
+      if (set!.has(port)) return true;
+      // 0.0.0.0 clashes with every address and every address with 0.0.0.0
+      for (const [k, s] of this.taken) {
+        if (k === key || !k.startsWith(`${p.proto}/`)) continue;
+        if ((k.endsWith('/0.0.0.0') || key.endsWith('/0.0.0.0')) && s.has(port)) return true;
+      }
+      return false;
+    };
+    let port: number;
+    if (p.hostPort !== 0 && !p.hostRange) {
+      port = p.hostPort;
+      if (clash(port)) throw ScenarioError.at(p.where, `${ct.name}: host port ${p.proto}/${port} is already allocated (dockerd: "Bind for ${p.hostIp ?? '0.0.0.0'}:${port} failed: port is already allocated")`);
+    } else {
+      const [first, last] = p.hostRange ? [p.hostRange.first, p.hostRange.last] : [32768, 60999];
+      const start = p.hostRange ? first : (this.last.get(key) ?? first - 1) + 1;
+      let found = 0;
+      for (let i = 0; i <= last - first && found === 0; i++) {
+        const c = first + ((start - first + i) % (last - first + 1));
+        if (!clash(c)) found = c;
+      }
+      if (found === 0) throw ScenarioError.at(p.where, `${ct.name}: no free host port for ${p.proto}/${p.containerPort} (dockerd: "all ports are allocated")`);
+      port = found;
+      if (!p.hostRange) this.last.set(key, port);
+    }
+    set.add(port);
+    return port;
   }
 }
 

@@ -18,10 +18,10 @@
 
 import { formatIpv4 } from '../wire/addr.js';
 import { fmix32 } from '../sim/hash.js';
-
-export const PROTO_ICMP = 1;
-export const PROTO_TCP = 6;
-export const PROTO_UDP = 17;
+import { IpProto } from '../wire/proto.js';
+export const PROTO_ICMP = IpProto.ICMP;
+export const PROTO_TCP = IpProto.TCP;
+export const PROTO_UDP = IpProto.UDP;
 
 export const DIR_ORIGINAL = 0;
 export const DIR_REPLY = 1;

@@ -15,6 +15,7 @@
 // A packet that leaves by `lo` keeps its entry for its way back in, as an skb keeps its _nfct over
 // loopback_xmit.
 
+import { getU32 } from '../wire/bytes.js';
 import type { IptablesPlan } from '../plan/plan.js';
 import { formatIpv4 } from '../wire/addr.js';
 import type { Engine } from '../sim/engine.js';
@@ -440,8 +441,8 @@ export class Netfilter implements PacketFilter {
     const proto = b[inner + 9]!;
     const il4 = inner + ihl;
     const il4avail = avail - ihl;
-    const src = readU32(b, inner + 12);
-    const dst = readU32(b, inner + 16);
+    const src = getU32(b, inner + 12);
+    const dst = getU32(b, inner + 16);
     const t = this.orig;
     if (proto === PROTO_TCP || proto === PROTO_UDP) {
       if (il4avail < 8) {
@@ -515,7 +516,7 @@ export class Netfilter implements PacketFilter {
           const hasPorts = r.portMin !== 0;
           if (v === T_MASQUERADE) {
             if (hook !== Hook.POSTROUTING) return true; // iptables allows it only there
-            const addr = this.host.masqueradeSource(outDev, readU32(b, l3 + 16));
+            const addr = this.host.masqueradeSource(outDev, getU32(b, l3 + 16));
             if (addr === 0) {
               this.drops.natDrop++;
               return false;
@@ -598,8 +599,8 @@ export class Netfilter implements PacketFilter {
     const f = this.facts;
     f.inDev = inDev;
     f.outDev = outDev;
-    f.src = readU32(b, l3 + 12);
-    f.dst = readU32(b, l3 + 16);
+    f.src = getU32(b, l3 + 12);
+    f.dst = getU32(b, l3 + 16);
     f.proto = b[l3 + 9]!;
     const ihl = (b[l3]! & 0x0f) << 2;
     const fragOff = ((b[l3 + 6]! << 8) | b[l3 + 7]!) & 0x1fff;
@@ -667,8 +668,4 @@ export class Netfilter implements PacketFilter {
 
 function readI32(b: Uint8Array, at: number): number {
   return (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
-}
-
-function readU32(b: Uint8Array, at: number): number {
-  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 }

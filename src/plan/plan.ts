@@ -78,6 +78,11 @@ interface InterfaceCommon {
   capture: boolean;
   /** `<node>.<interface>` (the node is the namespace's owner unless said otherwise). */
   captureName: string;
+  /** net.ipv4.conf.<if>.route_localnet=1 (dockerd with --userland-proxy=false, on its bridges). */
+  routeLocalnet?: boolean;
+  /** Bridge port hairpin mode (`ip link set IF type bridge_slave hairpin on`; dockerd with
+   *  --userland-proxy=false on the host end of each container veth). */
+  hairpin?: boolean;
 }
 
 export type InterfacePlan =

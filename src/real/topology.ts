@@ -115,6 +115,8 @@ export function buildTopology(plan: WorldPlan): Topology {
       if (iface.kind === 'loopback' || iface.kind === 'slirp-tap') continue;
       commands.push(ipIn(n, 'link', 'set', iface.name, 'address', iface.mac, 'mtu', String(iface.mtu)));
       if (iface.master) commands.push(ipIn(n, 'link', 'set', iface.name, 'master', iface.master));
+      if (iface.master && iface.hairpin) commands.push(ipIn(n, 'link', 'set', iface.name, 'type', 'bridge_slave', 'hairpin', 'on'));
+      if (iface.routeLocalnet) commands.push(sysctlIn(n, `net.ipv4.conf.${iface.name}.route_localnet=1`));
       // offload: false — what the emulator's device does when it cuts GSO super-frames before sending
       if (iface.offload === false) commands.push(['ip', 'netns', 'exec', n, 'ethtool', '-K', iface.name, 'tso', 'off', 'gso', 'off', 'gro', 'off']);
     }

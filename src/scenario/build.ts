@@ -35,7 +35,7 @@ import {
   parseCidr,
   parseDuration,
   parseHostPort,
-  parsePortMapping,
+  parsePublish,
   type Cidr,
 } from './values.js';
 
@@ -336,7 +336,8 @@ class Builder {
 
   docker(h: HostSpec, m: MapVal, path: string): DockerSpec {
     const d: DockerSpec = {
-      engine: numOr(m, 'engine', DEFAULT_ENGINE) as 27 | 28,
+      engine: numOr(m, 'engine', DEFAULT_ENGINE) as 27 | 28 | 29,
+      userlandProxy: boolOr(m, 'userland-proxy', true),
       networks: [],
       containers: [],
       where: this.where(m.pos, path),
@@ -361,7 +362,7 @@ class Builder {
           this.fail(this.whereOf(nm, npath, 'parent'), `network ${other.name} already uses parent interface ${parent} (dockerd refuses a second one)`);
         }
       } else {
-        n = { driver: 'bridge', name: e.key, subnet: strOr(nm, 'subnet', null), gateway: strOr(nm, 'gateway', null), bridge: strOr(nm, 'bridge', null), where };
+        n = { driver: 'bridge', name: e.key, subnet: strOr(nm, 'subnet', null), gateway: strOr(nm, 'gateway', null), bridge: strOr(nm, 'bridge', null), internal: boolOr(nm, 'internal', false), where };
         const br = n.bridge;
         if (br !== null) {
           const clash =
@@ -490,11 +491,11 @@ class Builder {
     return c;
   }
 
+  /** `-p` values (every docker form, ranges expanded; VM forwards take the plain ones only). */
   portMappings(seq: SeqVal | undefined, path: string): PublishSpec[] {
-    return (seq?.items ?? []).map((it, i) => {
-      const p = parsePortMapping(String((it as { value: unknown }).value))!;
-      return { hostIp: p.hostIp, hostPort: p.hostPort, containerPort: p.innerPort, proto: p.proto, where: this.where(it.pos, `${path}[${i}]`) };
-    });
+    return (seq?.items ?? []).flatMap((it, i) =>
+      parsePublish(String((it as { value: unknown }).value))!.map(({ hostRange, ...p }) => ({ ...p, ...(hostRange ? { hostRange } : {}), where: this.where(it.pos, `${path}[${i}]`) })),
+    );
   }
 
   // ---- vms ---------------------------------------------------------------------------------------
@@ -569,6 +570,7 @@ class Builder {
     // docker-proxy binds each published port on the host; QEMU's hostfwd binds each forward on the host.
     for (const c of h.docker?.containers ?? []) {
       for (const p of c.publish) {
+        if (p.hostPort === 0 || p.hostRange) continue; // dockerd picks a free one
         add(hostNs, { proto: p.proto, port: p.hostPort, bind: p.hostIp ?? '0.0.0.0', reuseport: false, where: p.where, what: 'the published port at' });
       }
     }

@@ -35,6 +35,7 @@ import {
   parseDuration,
   parseHostPort,
   parsePortMapping,
+  parsePublish,
 } from './values.js';
 
 // ---- names -------------------------------------------------------------------------------------------
@@ -216,8 +217,14 @@ const containerNetwork = str(
   (s) => ['bridge', 'host', 'none'].includes(s) || (s.startsWith('container:') && isNodeName(s.slice(10))) || dockerNetworkNameProblem(s) === null,
 );
 
+const publishMapping = str(
+  'a port mapping like "8080:80", "5353:53/udp", "127.0.0.1:8080:80", "80", "127.0.0.1::80" or "8000-8001:80-81"',
+  (s) => parsePublish(s) !== null,
+);
+
 const dockerSchema = obj('docker', {
-  engine: opt(oneOf([27, 28])),
+  engine: opt(oneOf([27, 28, 29])),
+  'userland-proxy': opt(bool()),
   networks: opt(
     mapOf(
       'a mapping of network names to networks',
@@ -227,6 +234,7 @@ const dockerSchema = obj('docker', {
           subnet: opt(networkCidr),
           gateway: opt(ipv4),
           bridge: opt(ifnameValue),
+          internal: opt(bool()),
         }),
         macvlan: obj('a macvlan network', {
           parent: req(ifnameValue),
@@ -244,7 +252,7 @@ const dockerSchema = obj('docker', {
         network: opt(containerNetwork),
         ip: opt(ipv4),
         mac: opt(mac),
-        publish: opt(listOf('a list of port mappings like ["8080:80"]', portMapping)),
+        publish: opt(listOf('a list of port mappings like ["8080:80"]', publishMapping)),
         services: opt(services),
       }),
     ),

@@ -151,7 +151,10 @@ export interface ServiceSpec {
 
 export interface DockerSpec {
   /** Default 28. */
-  engine: 27 | 28;
+  engine: 27 | 28 | 29;
+  /** `userland-proxy` (dockerd --userland-proxy): docker-proxy per published port (default true), or
+   *  dockerd's hairpin NAT set-up (false). */
+  userlandProxy: boolean;
   /** User-defined networks in file order (the default `bridge` network is implicit, not listed). */
   networks: DockerNetworkSpec[];
   /** In start order (addresses are handed out in this order). */
@@ -170,6 +173,8 @@ export interface DockerBridgeNetworkSpec {
   gateway: Ipv4String | null;
   /** Linux bridge name; null: "br-" + 12 hex digits of the network id (chosen by the planner). */
   bridge: string | null;
+  /** `internal: true`: no way out of the subnet and none in (no MASQUERADE, no default route). */
+  internal: boolean;
   where: Where;
 }
 
@@ -210,7 +215,10 @@ export interface ContainerSpec {
 export interface PublishSpec {
   /** null: all host addresses (0.0.0.0). */
   hostIp: Ipv4String | null;
+  /** 0: dockerd picks the port (the first free one from 32768, ip_local_port_range's start). */
   hostPort: number;
+  /** `-p A-B:PORT`: dockerd takes the first free port of the range (hostPort is A); null otherwise. */
+  hostRange?: { first: number; last: number } | null;
   containerPort: number;
   proto: 'tcp' | 'udp';
   where: Where;

@@ -1,6 +1,8 @@
 // Linux 6.x TCP constants and sysctl defaults (include/net/tcp.h, net/ipv4/tcp_ipv4.c tcp_sk_init),
 // in virtual nanoseconds where they are times.
 
+import { IpProto } from '../wire/proto.js';
+
 export const MS = 1_000_000;
 export const SEC = 1_000_000_000;
 
@@ -44,11 +46,10 @@ export const TCP_APP_WIN = 31;
 /** The largest window scale (RFC 7323). */
 export const TCP_MAX_WSCALE = 14;
 
-/** ip_local_port_range default. */
-export const EPHEMERAL_LOW = 32768;
-export const EPHEMERAL_HIGH = 60999;
+/** ip_local_port_range default (defined in ports.ts, shared with UDP). */
+export { EPHEMERAL_HIGH, EPHEMERAL_LOW } from './ports.js';
 
-export const IPPROTO_TCP = 6;
+export const IPPROTO_TCP = IpProto.TCP;
 export const DEFAULT_TTL = 64;
 
 /** ilog2 of a positive integer. */

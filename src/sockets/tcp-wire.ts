@@ -9,6 +9,7 @@
 //
 // Sequence numbers are unsigned 32-bit and compared modulo 2^32 (before()/after() of include/net/tcp.h).
 
+import { getU32, setU16, setU32 } from '../wire/bytes.js';
 import { TCP, TcpFlag, TcpOptionKind } from '../wire/tcp.js';
 
 export const FIN = TcpFlag.FIN;
@@ -84,34 +85,18 @@ export function parseOptions(b: Uint8Array, off: number, o: ParsedOptions): void
       o.sackOk = true;
     } else if (kind === OPT_TIMESTAMP && len === 10) {
       o.ts = true;
-      o.tsval = readU32(b, i + 2);
-      o.tsecr = readU32(b, i + 6);
+      o.tsval = getU32(b, i + 2);
+      o.tsecr = getU32(b, i + 6);
     } else if (kind === OPT_SACK && len >= 10 && (len - 2) % 8 === 0) {
       const n = Math.min((len - 2) >>> 3, 4);
       for (let k = 0; k < n; k++) {
-        o.sackEdges[2 * k] = readU32(b, i + 2 + 8 * k);
-        o.sackEdges[2 * k + 1] = readU32(b, i + 6 + 8 * k);
+        o.sackEdges[2 * k] = getU32(b, i + 2 + 8 * k);
+        o.sackEdges[2 * k + 1] = getU32(b, i + 6 + 8 * k);
       }
       o.sackBlocks = n;
     }
     i += len;
   }
-}
-
-export function readU32(b: Uint8Array, at: number): number {
-  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
-}
-
-export function writeU32(b: Uint8Array, at: number, v: number): void {
-  b[at] = v >>> 24;
-  b[at + 1] = (v >>> 16) & 0xff;
-  b[at + 2] = (v >>> 8) & 0xff;
-  b[at + 3] = v & 0xff;
-}
-
-export function writeU16(b: Uint8Array, at: number, v: number): void {
-  b[at] = (v >>> 8) & 0xff;
-  b[at + 1] = v & 0xff;
 }
 
 /** The fixed 20 bytes of a TCP header; `hlen` includes the options. Checksum and urgent pointer 0. */
@@ -126,15 +111,15 @@ export function writeHeader(
   window: number,
   hlen: number,
 ): void {
-  writeU16(b, off + TCP.SRC_PORT, sport);
-  writeU16(b, off + TCP.DST_PORT, dport);
-  writeU32(b, off + TCP.SEQ, seq);
-  writeU32(b, off + TCP.ACK, ack);
+  setU16(b, off + TCP.SRC_PORT, sport);
+  setU16(b, off + TCP.DST_PORT, dport);
+  setU32(b, off + TCP.SEQ, seq);
+  setU32(b, off + TCP.ACK, ack);
   b[off + TCP.DATA_OFFSET] = (hlen >>> 2) << 4;
   b[off + TCP.FLAGS] = flags;
-  writeU16(b, off + TCP.WINDOW, window);
-  writeU16(b, off + TCP.CHECKSUM, 0);
-  writeU16(b, off + TCP.URGENT, 0);
+  setU16(b, off + TCP.WINDOW, window);
+  setU16(b, off + TCP.CHECKSUM, 0);
+  setU16(b, off + TCP.URGENT, 0);
 }
 
 /** What a SYN or SYN-ACK carries (tcp_syn_options / tcp_synack_options). */
@@ -161,7 +146,7 @@ export function writeSynOptions(b: Uint8Array, at: number, o: SynOptions): numbe
   const start = at;
   b[at] = OPT_MSS;
   b[at + 1] = 4;
-  writeU16(b, at + 2, o.mss);
+  setU16(b, at + 2, o.mss);
   at += 4;
   if (o.ts) {
     if (o.sack) {
@@ -173,8 +158,8 @@ export function writeSynOptions(b: Uint8Array, at: number, o: SynOptions): numbe
     }
     b[at + 2] = OPT_TIMESTAMP;
     b[at + 3] = 10;
-    writeU32(b, at + 4, o.tsval);
-    writeU32(b, at + 8, o.tsecr);
+    setU32(b, at + 4, o.tsval);
+    setU32(b, at + 8, o.tsecr);
     at += 12;
   } else if (o.sack) {
     b[at] = OPT_NOP;
@@ -199,8 +184,8 @@ export function writeTsOption(b: Uint8Array, at: number, tsval: number, tsecr: n
   b[at + 1] = OPT_NOP;
   b[at + 2] = OPT_TIMESTAMP;
   b[at + 3] = 10;
-  writeU32(b, at + 4, tsval);
-  writeU32(b, at + 8, tsecr);
+  setU32(b, at + 4, tsval);
+  setU32(b, at + 8, tsecr);
 }
 
 /** nop,nop,SACK with `n` blocks from `edges` (start,end pairs); returns the bytes written (4 + 8n). */
@@ -210,8 +195,8 @@ export function writeSackOption(b: Uint8Array, at: number, edges: ArrayLike<numb
   b[at + 2] = OPT_SACK;
   b[at + 3] = 2 + 8 * n;
   for (let i = 0; i < n; i++) {
-    writeU32(b, at + 4 + 8 * i, edges[2 * i]!);
-    writeU32(b, at + 8 + 8 * i, edges[2 * i + 1]!);
+    setU32(b, at + 4 + 8 * i, edges[2 * i]!);
+    setU32(b, at + 8 + 8 * i, edges[2 * i + 1]!);
   }
   return 4 + 8 * n;
 }

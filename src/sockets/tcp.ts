@@ -22,7 +22,8 @@ import { PACKET_HOST } from '../devices/device.js';
 import { fillTcpChecksum, l4ChecksumStatus } from '../wire/checksum.js';
 import { IPV4 } from '../wire/ipv4.js';
 import { TCP } from '../wire/tcp.js';
-import { ACK, FIN, RST, SYN, TCP_HEADER_LEN, newParsedOptions, parseOptions, readU32, seqAdd, writeHeader } from './tcp-wire.js';
+import { ACK, FIN, RST, SYN, TCP_HEADER_LEN, newParsedOptions, parseOptions, seqAdd, writeHeader } from './tcp-wire.js';
+import { getU32 } from '../wire/bytes.js';
 import { DEFAULT_TTL, EPHEMERAL_HIGH, EPHEMERAL_LOW, IPPROTO_TCP } from './tcp-const.js';
 import { TcpConnection, type Segment, type TcpHandlers, type TcpOwner } from './tcp/conn.js';
 import { fmix32 } from '../sim/hash.js';
@@ -241,8 +242,8 @@ export class Tcp implements TransportProtocol, TcpOwner {
     const hlen = (b[off + TCP.DATA_OFFSET]! >>> 4) << 2;
     if (hlen < TCP_HEADER_LEN || hlen > l4len) return;
     const ipOff = base + l3off;
-    const src = readU32(b, ipOff + IPV4.SRC);
-    const dst = readU32(b, ipOff + IPV4.DST);
+    const src = getU32(b, ipOff + IPV4.SRC);
+    const dst = getU32(b, ipOff + IPV4.DST);
     // A bad checksum is dropped; the offload placeholder of a locally built packet passes (CHECKSUM_PARTIAL).
     if (l4ChecksumStatus(b, off, l4len, src, dst, IPPROTO_TCP) === 'bad') return;
     const s = this.seg;
@@ -252,8 +253,8 @@ export class Tcp implements TransportProtocol, TcpOwner {
     s.dst = dst;
     s.sport = (b[off + TCP.SRC_PORT]! << 8) | b[off + TCP.SRC_PORT + 1]!;
     s.dport = (b[off + TCP.DST_PORT]! << 8) | b[off + TCP.DST_PORT + 1]!;
-    s.seq = readU32(b, off + TCP.SEQ);
-    s.ack = readU32(b, off + TCP.ACK);
+    s.seq = getU32(b, off + TCP.SEQ);
+    s.ack = getU32(b, off + TCP.ACK);
     s.flags = b[off + TCP.FLAGS]! & 0x3f;
     s.window = (b[off + TCP.WINDOW]! << 8) | b[off + TCP.WINDOW + 1]!;
     s.dataOff = off + hlen;

@@ -131,6 +131,8 @@ export class Host implements FrameSink, Ipv4Stack, NetfilterHost {
   private readonly redirectPeers = new Map<number, { n: number; last: number }>();
   /** net.ipv4.conf.*.send_redirects / accept_redirects (both 1 by default). */
   sendRedirects = true;
+  /** Whether NAT lets a redirect about this packet out (set by the namespace: src/netfilter/redirect.ts). */
+  redirectAllowed: ((slot: number) => boolean) | null = null;
   acceptRedirects = true;
   /** `resolve`'s answer (reused: no allocation per packet). */
   private readonly scratch = { kind: RT_UNICAST, ifindex: 0, nexthop: 0, src: 0 };
@@ -539,7 +541,8 @@ export class Host implements FrameSink, Ipv4Stack, NetfilterHost {
     if (dst === -1 || (src === 0 && dst === 0)) return this.localDeliver(dev.name, dev.ifindex, slot, off, pkt, true);
     if (isMulticastIp(dst)) return this.dropAddr(slot); // no multicast group membership here
     if (src === 0) return this.dropAddr(slot);
-    if (!fromLo && (isLoopbackIp(src) || isLoopbackIp(dst) || this.fib.isLocal(src))) return this.dropAddr(slot);
+    // martian_source / martian_destination: 127/8 only from lo, unless route_localnet is set on the device.
+    if (!fromLo && (((isLoopbackIp(src) || isLoopbackIp(dst)) && !dev.routeLocalnet) || this.fib.isLocal(src))) return this.dropAddr(slot);
     if (this.fib.isLocal(dst)) return this.localDeliver(dev.name, dev.ifindex, slot, off, pkt, false);
     if (this.fib.isBroadcast(dst)) return this.localDeliver(dev.name, dev.ifindex, slot, off, pkt, true);
     if (!this.forward) return this.dropAddr(slot);
@@ -643,7 +646,7 @@ export class Host implements FrameSink, Ipv4Stack, NetfilterHost {
     pool.len[slot] = rel + tot; // drop link padding
     ipv4DecrementTtl(view, off);
     const nexthop = this.nexthopOf(r, dst);
-    if (r.ifindex === inDev.ifindex && this.sendRedirects) this.maybeRedirect(slot, rel, view.getUint32(off + IPV4.SRC), inDev.ifindex, nexthop);
+    if (r.ifindex === inDev.ifindex && this.sendRedirects && (this.redirectAllowed === null || this.redirectAllowed(slot))) this.maybeRedirect(slot, rel, view.getUint32(off + IPV4.SRC), inDev.ifindex, nexthop);
     if (this.filter !== null && this.filter.hook(Hook.FORWARD, slot, L3, inDev.name, out.name) === Verdict.DROP) {
       this.stats.nfDrops++;
       pool.release(slot);

@@ -24,6 +24,7 @@ function fold(sum: number): number {
 }
 
 /** Bytes summed before folding, so the running sum of 16-bit words stays a small integer (< 2^30). */
+import { IpProto } from './proto.js';
 const CHUNK = 0x4000;
 
 /**
@@ -121,8 +122,8 @@ const TCP_CHECK = 16;
 const UDP_CHECK = 6;
 const ICMP_CHECK = 2;
 
-const PROTO_TCP = 6;
-const PROTO_UDP = 17;
+const PROTO_TCP = IpProto.TCP;
+const PROTO_UDP = IpProto.UDP;
 
 function readU16(bytes: Uint8Array, at: number): number {
   return (bytes[at]! << 8) | bytes[at + 1]!;

@@ -59,7 +59,7 @@ export const IPV4 = Object.freeze({
   MAX_HEADER_LEN: 60,
 });
 
-export const IpProto = Object.freeze({ ICMP: 1, IGMP: 2, TCP: 6, UDP: 17 });
+export { IpProto } from './proto.js';
 
 /** Ethernet (14) + IPv4 without options (20): where a transport writes its header in a fresh pool
  *  slot, leaving room for the headers the stack puts in front. */

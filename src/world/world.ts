@@ -12,6 +12,7 @@
 
 import { Bridge, Loopback, Macvlan, Nic, Veth, Wire, type NetDevice } from '../devices/index.js';
 import { Netfilter, type ConnectionNote } from '../netfilter/netfilter.js';
+import { natAllowsRedirect } from '../netfilter/redirect.js';
 import { trafficEndNs, type InterfacePlan, type NamespacePlan, type RoutePlan, type WorldPlan } from '../plan/plan.js';
 import { Engine } from '../sim/engine.js';
 import { inetInit } from '../sockets/inet.js';
@@ -59,6 +60,7 @@ export class Namespace {
     this.host = new Host(world.engine, name, { forward: opts.forward ?? false });
     this.netfilter = new Netfilter(world.engine, this.host.rng.fork('netfilter'), this.host);
     this.host.filter = this.netfilter;
+    this.host.redirectAllowed = (slot) => natAllowsRedirect(this.netfilter, slot);
     this.netfilter.onConfirm = (c) => world.connections.push({ ns: name, ...c });
     // The transports, registered with the host as inet_init does (UDP, TCP, ping).
     ({ tcp: this.tcp, udp: this.udp, ping: this.ping } = inetInit(this.host));
@@ -256,7 +258,11 @@ export class World {
     // Bridge ports and routes once every device exists.
     for (const nsp of plan.namespaces) {
       const ns = w.ns(nsp.name);
-      for (const iface of nsp.interfaces) if (iface.master) ns.enslave(iface.name, iface.master);
+      for (const iface of nsp.interfaces) {
+        if (iface.master) ns.enslave(iface.name, iface.master);
+        if (iface.routeLocalnet) ns.device(iface.name).routeLocalnet = true;
+        if (iface.hairpin) ns.device(iface.name).bridgeHairpin = true;
+      }
       for (const r of nsp.routes) ns.route(r);
       ns.netfilter.load(nsp.iptables);
     }

@@ -84,9 +84,9 @@ export function icmpEcho(type: 0 | 8, ethSrc: string, ethDst: string, ip: Omit<I
   return b.b;
 }
 
-/** An ICMP error (type 3 unreachable / 11 time exceeded) quoting the IPv4 packet of `original` (a frame)
+/** An ICMP error (type 3 unreachable / 5 redirect / 11 time exceeded) quoting the IPv4 packet of `original` (a frame)
  *  up to its header and 8 bytes, as Linux does for small packets (it quotes up to 576 bytes). */
-export function icmpError(type: 3 | 11, code: number, ethSrc: string, ethDst: string, ip: Omit<Ipv4Opts, 'proto'>, original: Uint8Array): Uint8Array {
+export function icmpError(type: 3 | 5 | 11, code: number, ethSrc: string, ethDst: string, ip: Omit<Ipv4Opts, 'proto'>, original: Uint8Array, rest = 0): Uint8Array {
   const quoted = original.subarray(14);
   const len = 8 + quoted.length;
   const b = new Builder(34 + len);
@@ -94,6 +94,7 @@ export function icmpError(type: 3 | 11, code: number, ethSrc: string, ethDst: st
   ipv4(b, { tos: 0xc0, df: false, ...ip, proto: 1 }, len);
   b.v.setUint8(34, type);
   b.v.setUint8(35, code);
+  b.v.setUint32(38, rest >>> 0); // the gateway of a redirect, the next-hop MTU of "need to frag"
   b.b.set(quoted, 42);
   fillIcmpChecksum(b.b, 34, len);
   return b.b;

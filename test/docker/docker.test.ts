@@ -114,7 +114,6 @@ describe('engine 27 vs 28', () => {
         '-A DOCKER-FORWARD -i docker0 -j ACCEPT',
         '-A DOCKER-ISOLATION-STAGE-1 -i docker0 ! -o docker0 -j DOCKER-ISOLATION-STAGE-2',
         '-A DOCKER-ISOLATION-STAGE-2 -o docker0 -j DROP',
-        '-A DOCKER-USER -j RETURN',
         'COMMIT',
         '*nat',
         ':PREROUTING ACCEPT [0:0]',

@@ -56,6 +56,16 @@ const EXPECTED: Record<string, Record<string, Verdict>> = {
   'docker-host-mode': { 'client.eth0': 'match', 'dh.docker0': 'match', 'dh.eth0': 'match' },
   'docker-macvlan': { 'dh.docker0': 'match', 'dh.eth0': 'match', 'laptop.eth0': 'match', 'nas.eth0': 'match' },
   'docker-none-and-container': { 'dh.docker0': 'match', 'dh.eth0': 'match', 'dh.veth42d9f79': 'match', 'server.eth0': 'match', 'web.eth0': 'match' },
+  'docker-noproxy-hairpin': { 'client.eth0': 'match', 'dh.docker0': 'match', 'dh.eth0': 'match', 'dh.veth42d9f79': 'match', 'web.eth0': 'match' },
+  'docker-proxy-hairpin': {
+    'client.eth0': 'match',
+    'dh.docker0': 'match',
+    'dh.eth0': 'match',
+    'dh.veth42d9f79': 'match',
+    'dh.vethc0ab73f': 'match',
+    'other.eth0': 'match',
+    'web.eth0': 'match',
+  },
   'docker-publish': { 'client.eth0': 'match', 'dh.docker0': 'match', 'dh.eth0': 'match', 'dh.veth42d9f79': 'match', 'web.eth0': 'match' },
   'docker-same-source-port': {
     'a.eth0': 'match',

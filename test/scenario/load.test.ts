@@ -68,7 +68,7 @@ describe('the SCENARIO.md complete example', () => {
           nat: [],
           services: [],
           docker: {
-            engine: 28,
+            engine: 28, userlandProxy: true,
             networks: [],
             containers: [{ name: 'web', network: { mode: 'network', network: 'bridge' }, ip: null, mac: null, publish: [], services: [] }],
           },
@@ -253,8 +253,8 @@ traffic:
     ]);
     const d = r.docker!;
     expect(strip(d.networks)).toEqual([
-      { driver: 'bridge', name: 'backend', subnet: '172.18.0.0/16', gateway: '172.18.0.254', bridge: 'br-backend' },
-      { driver: 'bridge', name: 'auto', subnet: null, gateway: null, bridge: null },
+      { driver: 'bridge', name: 'backend', subnet: '172.18.0.0/16', gateway: '172.18.0.254', bridge: 'br-backend', internal: false },
+      { driver: 'bridge', name: 'auto', subnet: null, gateway: null, bridge: null, internal: false },
       { driver: 'macvlan', name: 'lan', parent: 'eth0', subnet: '192.0.2.0/24', gateway: '192.0.2.1' },
     ]);
     expect(d.containers.map((c) => [c.name, c.network])).toEqual([
