@@ -20,11 +20,11 @@ export const enum Verdict {
   DROP = 1,
 }
 
-/** What the stack calls. `l3off` (here and in NetfilterHost.reject) is the offset of the IPv4 header
+/** What the stack calls. `l3rel` (here and in NetfilterHost.reject) is the offset of the IPv4 header
  *  relative to the slot's first byte (`pool.base(slot)`), 14 for an untagged frame. `inDev`/`outDev` are interface names in the namespace ('' when not known at
  *  that hook, as in Linux: no out device at PREROUTING/INPUT, no in device at OUTPUT/POSTROUTING). */
 export interface PacketFilter {
-  hook(hook: Hook, slot: number, l3off: number, inDev: string, outDev: string): Verdict;
+  hook(hook: Hook, slot: number, l3rel: number, inDev: string, outDev: string): Verdict;
 }
 
 /** What netfilter needs from its host stack. */
@@ -36,9 +36,9 @@ export interface NetfilterHost {
   /** REDIRECT at PREROUTING: the first address of `dev` (Linux's in_dev->ifa_list), 0 if none.
    *  Optional; without it netfilter asks `masqueradeSource(dev, 0)`. */
   primaryAddress?(dev: string): number;
-  /** REJECT: the stack answers the packet at `l3off` in `slot` (ICMP error or TCP RST) as Linux's
+  /** REJECT: the stack answers the packet at `l3rel` in `slot` (ICMP error or TCP RST) as Linux's
    *  nf_reject does, sending the answer through OUTPUT and POSTROUTING before it returns (netfilter
    *  attaches it to the rejected packet's connection, nf_ct_attach). The slot still belongs to
    *  netfilter's caller (it will be dropped). */
-  reject(kind: 'icmp-port-unreachable' | 'icmp-host-unreachable' | 'icmp-net-unreachable' | 'icmp-admin-prohibited' | 'tcp-reset', slot: number, l3off: number, inDev: string): void;
+  reject(kind: 'icmp-port-unreachable' | 'icmp-host-unreachable' | 'icmp-net-unreachable' | 'icmp-admin-prohibited' | 'tcp-reset', slot: number, l3rel: number, inDev: string): void;
 }

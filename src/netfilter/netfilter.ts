@@ -150,10 +150,10 @@ export class Netfilter implements PacketFilter {
     this.tracking = this.trackAlways || planNeedsConntrack(plan);
   }
 
-  hook(hook: Hook, slot: number, l3off: number, inDev: string, outDev: string): Verdict {
+  hook(hook: Hook, slot: number, l3rel: number, inDev: string, outDev: string): Verdict {
     const pool = this.engine.pool;
     const bytes = pool.bytes;
-    const l3 = pool.base(slot) + l3off;
+    const l3 = pool.base(slot) + l3rel;
     if (slot >= this.skbEntry.length) this.growSlots(Math.max(slot + 1, pool.slots));
     // The raw table runs first at PREROUTING and OUTPUT, before conntrack (NF_IP_PRI_RAW).
     if ((hook === Hook.PREROUTING || hook === Hook.OUTPUT) && this.rawTable !== null && !this.rawHook(hook, slot, bytes, l3, inDev, outDev)) {
@@ -164,7 +164,7 @@ export class Netfilter implements PacketFilter {
       if (hook === Hook.PREROUTING || hook === Hook.POSTROUTING) return Verdict.ACCEPT;
       this.skbEntry[slot] = ASSOC_NONE;
       this.skbFlags[slot] = 0;
-      return this.filterHook(hook, slot, bytes, l3, l3off, inDev, outDev) ? Verdict.ACCEPT : Verdict.DROP;
+      return this.filterHook(hook, slot, bytes, l3, l3rel, inDev, outDev) ? Verdict.ACCEPT : Verdict.DROP;
     }
     switch (hook) {
       case Hook.PREROUTING: {
@@ -180,12 +180,12 @@ export class Netfilter implements PacketFilter {
         return Verdict.ACCEPT;
       }
       case Hook.INPUT: {
-        if (!this.filterHook(Hook.INPUT, slot, bytes, l3, l3off, inDev, outDev)) return this.dropped(slot);
+        if (!this.filterHook(Hook.INPUT, slot, bytes, l3, l3rel, inDev, outDev)) return this.dropped(slot);
         if (!this.natHook(Hook.INPUT, MANIP_SRC, slot, bytes, l3, inDev, outDev)) return this.dropped(slot);
         return this.confirm(slot, false);
       }
       case Hook.FORWARD:
-        if (!this.filterHook(Hook.FORWARD, slot, bytes, l3, l3off, inDev, outDev)) return this.dropped(slot);
+        if (!this.filterHook(Hook.FORWARD, slot, bytes, l3, l3rel, inDev, outDev)) return this.dropped(slot);
         return Verdict.ACCEPT;
       case Hook.OUTPUT: {
         this.detach(slot);
@@ -203,7 +203,7 @@ export class Netfilter implements PacketFilter {
           return this.dropped(slot);
         }
         if (!this.natHook(Hook.OUTPUT, MANIP_DST, slot, bytes, l3, inDev, outDev)) return this.dropped(slot);
-        if (!this.filterHook(Hook.OUTPUT, slot, bytes, l3, l3off, inDev, outDev)) return this.dropped(slot);
+        if (!this.filterHook(Hook.OUTPUT, slot, bytes, l3, l3rel, inDev, outDev)) return this.dropped(slot);
         return Verdict.ACCEPT;
       }
       case Hook.POSTROUTING: {
@@ -570,7 +570,7 @@ export class Netfilter implements PacketFilter {
 
   // ---- filter ------------------------------------------------------------------------------------
 
-  private filterHook(hook: Hook, slot: number, b: Uint8Array, l3: number, l3off: number, inDev: string, outDev: string): boolean {
+  private filterHook(hook: Hook, slot: number, b: Uint8Array, l3: number, l3rel: number, inDev: string, outDev: string): boolean {
     const table = this.filterTable;
     if (table === null) return true;
     const chain = FILTER_CHAIN[hook]!;
@@ -585,7 +585,7 @@ export class Netfilter implements PacketFilter {
       const saved = this.rejectFrom;
       this.rejectFrom = slot;
       try {
-        this.host.reject(kind, slot, l3off, inDev);
+        this.host.reject(kind, slot, l3rel, inDev);
       } finally {
         this.rejectFrom = saved;
       }

@@ -325,6 +325,14 @@ export async function runReal(plan: WorldPlan, opts: RealOptions): Promise<RealR
     for (const td of tcpdumps) td.kill('SIGINT');
     await waitFor('tcpdump to finish writing', 5000, () => (tcpdumps.every((t) => t.exitCode !== null || t.signalCode !== null) ? true : undefined));
     cleanup();
+    // Loopback captures (capture: { lo: true }) are kept only where lo carried traffic, as `run` does.
+    for (const c of topo.captures) {
+      const f = join(stage, `${c.captureName}.pcap`);
+      if (c.ifUsed && existsSync(f) && readCaptureFile(f).records.length === 0) {
+        rmSync(f);
+        files.splice(files.indexOf(`${c.captureName}.pcap`), 1);
+      }
+    }
 
     // Only now does the output folder get the files: a failed run leaves none half-written.
     if (opts.pcapng) {

@@ -24,7 +24,7 @@ export interface Topology {
   /** Commands run in order; each must succeed. */
   commands: Argv[];
   /** (namespace, interface, capture file stem) for every captured interface. */
-  captures: { ns: string; ifname: string; captureName: string }[];
+  captures: { ns: string; ifname: string; captureName: string; ifUsed?: boolean }[];
 }
 
 const ipIn = (ns: string, ...args: string[]): Argv => ['ip', '-n', ns, ...args];
@@ -126,6 +126,9 @@ export function buildTopology(plan: WorldPlan): Topology {
       commands.push(ipIn(n, 'link', 'set', iface.name, 'up'));
       if (iface.capture) captures.push({ ns: n, ifname: iface.name, captureName: iface.captureName });
     }
+    // capture: { lo: true } — tcpdump -i lo; the runner drops the file if nothing crossed it.
+    const lo = ns.interfaces.find((i) => i.kind === 'loopback');
+    if (lo?.capture) captures.push({ ns: n, ifname: lo.name, captureName: lo.captureName, ifUsed: true });
     commands.push(sysctlIn(n, `net.ipv4.ip_forward=${ns.forward ? 1 : 0}`));
   }
 

@@ -331,6 +331,7 @@ export const scenarioSchema: Schema = obj('a scenario', {
   traffic: opt(listOf('a list of traffic entries', trafficSchema)),
   capture: opt(
     obj('a capture selection', {
+      lo: opt(bool()),
       interfaces: opt(listOf('a list of interface globs like dh.eth0 or "*.eth0"', str('an interface glob like dh.eth0 or "*.eth0" (letters, digits, ".", "-", "_", "*", "?")', isCaptureGlob))),
     }),
   ),

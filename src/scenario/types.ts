@@ -51,6 +51,9 @@ export interface CaptureSpec {
   /** Globs over capture names `<node>.<interface>` (`*` any run of characters, `?` one); null (the key
    *  left out): every interface that gets a capture by default. */
   interfaces: { glob: string; where: Where }[] | null;
+  /** `lo: true`: every namespace's loopback is captured too, written as `<node>.lo.pcap` only where it
+   *  carried traffic. Default false. */
+  lo: boolean;
 }
 
 export interface WireSpec {

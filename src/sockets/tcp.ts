@@ -220,7 +220,7 @@ export class Tcp implements TransportProtocol, TcpOwner {
   // ================================================================ input (tcp_v4_rcv)
 
   /** tcp_v4_rcv. Takes the slot's reference. `rx` absent (a test rig without a stack): PACKET_HOST. */
-  input(slot: number, l3off: number, l4off: number, l4len: number, rx?: RxInfo): void {
+  input(slot: number, l3rel: number, l4rel: number, l4len: number, rx?: RxInfo): void {
     const pool = this.ip.engine.pool;
     // TCP never takes link-layer or IP broadcasts (tcp_v4_rcv drops pkt_type != PACKET_HOST).
     if (rx !== undefined && rx.pktType !== PACKET_HOST) {
@@ -229,19 +229,19 @@ export class Tcp implements TransportProtocol, TcpOwner {
     }
     try {
       this.seg.gso = pool.gsoSize[slot]!;
-      this.receive(pool.bytes, pool.base(slot), l3off, l4off, l4len);
+      this.receive(pool.bytes, pool.base(slot), l3rel, l4rel, l4len);
     } finally {
       this.seg.gso = 0;
       pool.release(slot);
     }
   }
 
-  private receive(b: Uint8Array, base: number, l3off: number, l4off: number, l4len: number): void {
+  private receive(b: Uint8Array, base: number, l3rel: number, l4rel: number, l4len: number): void {
     if (l4len < TCP_HEADER_LEN) return;
-    const off = base + l4off;
+    const off = base + l4rel;
     const hlen = (b[off + TCP.DATA_OFFSET]! >>> 4) << 2;
     if (hlen < TCP_HEADER_LEN || hlen > l4len) return;
-    const ipOff = base + l3off;
+    const ipOff = base + l3rel;
     const src = getU32(b, ipOff + IPV4.SRC);
     const dst = getU32(b, ipOff + IPV4.DST);
     // A bad checksum is dropped; the offload placeholder of a locally built packet passes (CHECKSUM_PARTIAL).

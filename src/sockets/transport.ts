@@ -2,7 +2,7 @@
 // (src/sockets: UDP, TCP, the ICMP echo sockets of ping), as Linux divides the work:
 //
 //   stack → transport   ip_local_deliver_finish calls inet_protos[protocol]->handler(skb) — here
-//                       TransportProtocol.input(slot, l3off, l4off, l4len, rx) — and icmp_rcv's
+//                       TransportProtocol.input(slot, l3rel, l4rel, l4len, rx) — and icmp_rcv's
 //                       icmp_socket_deliver calls inet_protos[quoted protocol]->err_handler(skb, info)
 //                       — here TransportProtocol.err(e). (gVisor: HandlePacket / HandleError.)
 //   transport → stack   ip_queue_xmit / ip_build_and_send_pkt: Ipv4Sender.sendL4, and the rest of
@@ -96,8 +96,9 @@ export interface RxInfo {
 /** What a transport offers the stack (one inet_protos[] entry). */
 export interface TransportProtocol {
   /** handler: a datagram addressed to this host. The slot's reference passes to the transport.
-   *  l3off is the IPv4 header, l4off/l4len the transport's bytes, all relative to the slot's start. */
-  input(slot: number, l3off: number, l4off: number, l4len: number, rx: RxInfo): void;
+   *  l3rel is the IPv4 header, l4rel/l4len the transport's bytes, all relative to the slot's start
+   *  (`…rel`: from pool.base(slot); `…off`: an absolute index into pool.bytes). */
+  input(slot: number, l3rel: number, l4rel: number, l4len: number, rx: RxInfo): void;
   /** err_handler: an ICMP error quoting a datagram of this protocol (redirects included, which the
    *  transports only note). */
   err(e: IcmpErrorInfo): void;

@@ -103,9 +103,9 @@ export class Host implements FrameSink, Ipv4Stack, NetfilterHost {
   forward = false;
   /** The namespace's netfilter, null when it has none (every hook accepts). */
   filter: PacketFilter | null = null;
-  /** REJECT --reject-with tcp-reset: answer the segment whose IPv4 header is `l3off` bytes into the
+  /** REJECT --reject-with tcp-reset: answer the segment whose IPv4 header is `l3rel` bytes into the
    *  slot. Null (the default): the stack builds the RST itself as nf_send_reset does (reject.ts). */
-  tcpReset: ((slot: number, l3off: number, inDev: string) => void) | null = null;
+  tcpReset: ((slot: number, l3rel: number, inDev: string) => void) | null = null;
   /** Default TTL of locally generated datagrams (net.ipv4.ip_default_ttl). */
   defaultTtl = 64;
 
@@ -842,14 +842,14 @@ export class Host implements FrameSink, Ipv4Stack, NetfilterHost {
   reject(
     kind: 'icmp-port-unreachable' | 'icmp-host-unreachable' | 'icmp-net-unreachable' | 'icmp-admin-prohibited' | 'tcp-reset',
     slot: number,
-    l3off: number,
+    l3rel: number,
     inDev: string,
   ): void {
-    const rel = l3off;
+    const rel = l3rel;
     switch (kind) {
       case 'tcp-reset':
-        if (this.tcpReset !== null) this.tcpReset(slot, l3off, inDev);
-        else nfSendReset(this, slot, l3off);
+        if (this.tcpReset !== null) this.tcpReset(slot, l3rel, inDev);
+        else nfSendReset(this, slot, l3rel);
         return;
       case 'icmp-port-unreachable':
         this.icmp.send(slot, rel, IcmpType.DEST_UNREACH, IcmpCode.PORT_UNREACH, 0, PACKET_HOST);

@@ -16,6 +16,8 @@ export const CAPTURE_EPOCH_SEC = 1767225600;
 interface Entry {
   name: string;
   frames: number;
+  /** Written only if it saw a frame (loopbacks under `capture: { lo: true }`). */
+  ifUsed: boolean;
   tap: CaptureTap;
   writer: PcapWriter | null;
   memory: MemorySink | null;
@@ -64,9 +66,10 @@ export class CaptureSet {
     return new CaptureSet('memory', null, precision, null);
   }
 
-  attach(name: string, dev: NetDevice): void {
+  /** `ifUsed`: the file is kept only if a frame crossed the device (an empty one is removed at close). */
+  attach(name: string, dev: NetDevice, ifUsed = false): void {
     if (this.entries.some((e) => e.name === name)) throw new Error(`two interfaces are captured as ${name}`);
-    const entry: Entry = { name, frames: 0, tap: null as unknown as CaptureTap, writer: null, memory: null, path: null };
+    const entry: Entry = { name, frames: 0, ifUsed, tap: null as unknown as CaptureTap, writer: null, memory: null, path: null };
     let inner: CaptureTap;
     if (this.mode === 'pcapng-file') {
       const ifIndex = this.pcapng!.addInterface({ name });
@@ -92,8 +95,16 @@ export class CaptureSet {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const e of this.entries) e.writer?.close();
+    for (const e of this.entries) {
+      if (this.unused(e)) e.writer?.abort();
+      else e.writer?.close();
+    }
     this.pcapng?.close();
+  }
+
+  /** An `ifUsed` capture that saw nothing: not written, not listed. */
+  private unused(e: Entry): boolean {
+    return e.ifUsed && e.frames === 0;
   }
 
   /** A failed run: removes every file this set started. */
@@ -105,13 +116,13 @@ export class CaptureSet {
   }
 
   counts(): { captureName: string; frames: number }[] {
-    return this.entries.map((e) => ({ captureName: e.name, frames: e.frames }));
+    return this.entries.filter((e) => !this.unused(e)).map((e) => ({ captureName: e.name, frames: e.frames }));
   }
 
   /** Paths written (after close). */
   paths(): string[] {
     if (this.mode === 'pcapng-file') return [this.pcapngPath!];
-    return this.entries.filter((e) => e.path !== null).map((e) => e.path!);
+    return this.entries.filter((e) => e.path !== null && !this.unused(e)).map((e) => e.path!);
   }
 
   /** The pcap bytes of a capture held in memory. */
@@ -123,6 +134,6 @@ export class CaptureSet {
   }
 
   names(): string[] {
-    return this.entries.map((e) => e.name);
+    return this.entries.filter((e) => !this.unused(e)).map((e) => e.name);
   }
 }

@@ -165,9 +165,9 @@ export class World {
   }
 
   /** Capture every listed interface (`<ns>/<ifname>` → capture name) into `set`. */
-  capture(set: CaptureSet, which: { ns: string; ifname: string; captureName: string }[]): void {
+  capture(set: CaptureSet, which: { ns: string; ifname: string; captureName: string; ifUsed?: boolean }[]): void {
     this.captures = set;
-    for (const c of which) set.attach(c.captureName, this.ns(c.ns).device(c.ifname));
+    for (const c of which) set.attach(c.captureName, this.ns(c.ns).device(c.ifname), c.ifUsed === true);
   }
 
   /** Runs until nothing is left to happen, then closes the captures. The run stops early — and says so
@@ -278,9 +278,10 @@ export class World {
   }
 
   /** The captured interfaces of a plan, as `capture()` takes them. */
-  static planCaptures(plan: WorldPlan): { ns: string; ifname: string; captureName: string }[] {
-    const out: { ns: string; ifname: string; captureName: string }[] = [];
-    for (const nsp of plan.namespaces) for (const i of nsp.interfaces) if (i.capture) out.push({ ns: nsp.name, ifname: i.name, captureName: i.captureName });
+  static planCaptures(plan: WorldPlan): { ns: string; ifname: string; captureName: string; ifUsed: boolean }[] {
+    const out: { ns: string; ifname: string; captureName: string; ifUsed: boolean }[] = [];
+    // A loopback (`capture: { lo: true }`) is written only if it carried traffic.
+    for (const nsp of plan.namespaces) for (const i of nsp.interfaces) if (i.capture) out.push({ ns: nsp.name, ifname: i.name, captureName: i.captureName, ifUsed: i.kind === 'loopback' });
     return out;
   }
 

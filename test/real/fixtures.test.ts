@@ -51,6 +51,15 @@ const VM_NAT_XID = [1, 2, 3, 4].map((n) => `${n}/${n} udp.payload: 300 bytes, by
 
 /** docs/VERIFY.md's table: fixture folder → interface → verdict. */
 const EXPECTED: Record<string, Record<string, Verdict>> = {
+  'capture-lo': {
+    'dh.docker0': 'match',
+    'dh.lo': 'match',
+    'dh.veth42d9f79': 'match',
+    'dh.vethc0ab73f': 'match',
+    'other.eth0': 'match',
+    'web.eth0': 'match',
+    'web.lo': 'match',
+  },
   'docker-bridge-nat': { 'dh.docker0': 'match', 'dh.eth0': 'match', 'dh.veth42d9f79': 'match', 'server.eth0': 'match', 'web.eth0': 'match' },
   'docker-direct-routing': { 'dh.docker0': 'match', 'dh.eth0': 'match', 'dh.veth42d9f79': 'match', 'neighbour.eth0': 'match', 'web.eth0': 'match' },
   'docker-host-mode': { 'client.eth0': 'match', 'dh.docker0': 'match', 'dh.eth0': 'match' },

@@ -102,7 +102,7 @@ describe('the SCENARIO.md complete example', () => {
           timeoutNs: 2e9,
         },
       ],
-      capture: { interfaces: null },
+      capture: { interfaces: null, lo: false },
     }));
   });
 
