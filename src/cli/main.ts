@@ -15,6 +15,9 @@ const MODULES: Record<string, () => Promise<{ register: Register }>> = {
   inspect: () => import('./inspect.js'),
   compare: () => import('./compare.js'),
   verify: () => import('./verify.js'),
+  sweep: () => import('./sweep.js'),
+  trace: () => import('./trace.js'),
+  report: () => import('./report.js'),
 };
 
 /** The program with the subcommands `argv` needs: just the one it names, or all of them. */

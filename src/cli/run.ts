@@ -15,6 +15,8 @@ import { Progress } from './progress.js';
 export interface RunOptions {
   out: string;
   pcapng?: boolean;
+  /** commander's --no-comments */
+  comments?: boolean;
   seed?: string;
   nsPrecision?: boolean;
   quiet?: boolean;
@@ -28,12 +30,17 @@ function parseSeed(s: string | undefined): number | undefined {
 }
 
 /** Emulates `plan` into `outDir`; on any failure removes every file it started. */
-export function runPlan(plan: WorldPlan, outDir: string, opts: { pcapng?: boolean; nsPrecision?: boolean; progress?: Progress | null }): { world: World; summary: RunSummary; files: string[] } {
+export function runPlan(plan: WorldPlan, outDir: string, opts: { pcapng?: boolean; comments?: boolean; nsPrecision?: boolean; progress?: Progress | null }): { world: World; summary: RunSummary; files: string[] } {
   if (existsSync(outDir) && !statSync(outDir).isDirectory()) throw new UsageError(`--out ${outDir}: exists and is not a folder`);
   const world = World.fromPlan(plan);
   mkdirSync(outDir, { recursive: true });
   const set = opts.pcapng ? CaptureSet.pcapngFile(outDir, plan.name) : CaptureSet.files(outDir, opts.nsPrecision ? 'ns' : 'us');
   try {
+    if (opts.pcapng && opts.comments !== false) {
+      // frame comments from the per-packet trace: what each frame met (NAT, the rule that decided, a drop)
+      set.enableAnnotations();
+      world.trace({ keepEvents: false }).annotator = (dev, text) => set.annotate(dev, text);
+    }
     world.capture(set, World.planCaptures(plan));
     const p = opts.progress ?? null;
     if (p) p.start(Math.max(world.trafficEndNs(), 1e9));
@@ -78,7 +85,8 @@ export function register(program: Command): void {
     .description('emulate a scenario and write <node>.<interface>.pcap for every interface')
     .argument('[file]', 'scenario file (YAML or JSON); without it, a built-in example: a container reaching a server through MASQUERADE')
     .option('-o, --out <dir>', 'output folder', 'captures')
-    .option('--pcapng', 'write one <scenario>.pcapng with every interface named <node>.<interface>')
+    .option('--pcapng', 'write one <scenario>.pcapng with every interface named <node>.<interface>; frames carry comments saying what they met (NAT rewrites, the rule that decided, drops)')
+    .option('--no-comments', 'with --pcapng: no frame comments (and no per-packet trace)')
     .option('--seed <n>', "override the scenario's seed")
     .option('--capture <glob>', 'capture only interfaces matching GLOB (<node>.<interface>, * and ?; repeatable; replaces the file\'s capture.interfaces)', collect)
     .option('--ns', 'nanosecond timestamps in pcap files (default microseconds, as tcpdump)')
@@ -87,7 +95,7 @@ export function register(program: Command): void {
       guard(() => {
         const plan = loadPlan(file, parseSeed(opts.seed), opts.capture);
         const progress = process.stderr.isTTY && !opts.quiet ? new Progress(process.stderr) : null;
-        const { summary, files } = runPlan(plan, opts.out, { pcapng: opts.pcapng, nsPrecision: opts.ns, progress });
+        const { summary, files } = runPlan(plan, opts.out, { pcapng: opts.pcapng, comments: opts.comments, nsPrecision: opts.ns, progress });
         if (!opts.quiet) process.stdout.write(formatSummary(plan, summary, files));
       }),
     );

@@ -33,6 +33,12 @@ export interface CaptureTap {
   frame(timeNs: number, bytes: Uint8Array, offset: number, length: number, direction: 'in' | 'out'): void;
 }
 
+/** The per-packet trace's view of a device (src/trace): told of each frame crossing it, before the
+ *  frame moves on (the slot is still the caller's). Null on every device unless a trace is recorded. */
+export interface DeviceTracer {
+  device(dev: NetDevice, slot: number, direction: 'in' | 'out'): void;
+}
+
 /** rx_handler: returns true when it consumed the frame (and its reference). */
 export type RxHandler = (dev: NetDevice, slot: number) => boolean;
 
@@ -45,6 +51,8 @@ export abstract class NetDevice {
   /** Bridge port or macvlan parent hook (Linux's rx_handler). */
   rxHandler: RxHandler | null = null;
   readonly taps: CaptureTap[] = [];
+  /** The per-packet trace (src/trace), null when off: one null check per frame. */
+  trace: DeviceTracer | null = null;
   /** Frames dropped at this device (down, no sink, no carrier), for the run summary. */
   drops = 0;
   /** The bridge this device is a port of (Linux's `master`), or null. */
@@ -85,14 +93,34 @@ export abstract class NetDevice {
       pool.release(slot);
       return;
     }
+    if (this.qdisc !== null) {
+      this.qdisc.enqueue(slot);
+      return;
+    }
     // validate_xmit_skb: netif_needs_gso → skb_gso_segment, before dev_queue_xmit_nit taps each segment
     if (!this.offload && pool.gsoSize[slot] !== 0) {
       gsoSegment(pool, slot, this.segmentOut);
       return;
     }
     if (this.taps.length !== 0) this.tap(slot, 'out');
+    if (this.trace !== null) this.trace.device(this, slot, 'out');
     this.xmit(slot);
   }
+
+  /** The root qdisc when one holds frames back (netem, ./netem.ts); null: frames go straight to the
+   *  link, as through the default qdisc of an idle device. */
+  qdisc: { enqueue(slot: number): void } | null = null;
+
+  /** sch_direct_xmit → dev_hard_start_xmit: a frame leaving the qdisc (a GSO super-frame cut into
+   *  segments there when the device does not offload) — taps see it now, then the link takes it. */
+  readonly xmitNow = (slot: number): void => {
+    if (!this.offload && this.engine.pool.gsoSize[slot] !== 0) {
+      gsoSegment(this.engine.pool, slot, this.segmentOut);
+      return;
+    }
+    if (this.taps.length !== 0) this.tap(slot, 'out');
+    this.xmit(slot);
+  };
 
   /** netif_receive_skb: a frame arrives on this device from its link. */
   receive(slot: number): void {
@@ -103,6 +131,7 @@ export abstract class NetDevice {
       return;
     }
     if (this.taps.length !== 0) this.tap(slot, 'in');
+    if (this.trace !== null) this.trace.device(this, slot, 'in');
     if (this.rxHandler !== null && this.rxHandler(this, slot)) return;
     // The stack may rewrite what it is given (TTL, NAT): hand it a slot nobody else holds.
     if (this.sink !== null) this.sink.deliver(this, pool.unshare(slot));

@@ -79,6 +79,38 @@ export interface NetfilterDrops {
   insertFailed: number;
 }
 
+/** Conntrack's view of a packet at a hook, for the trace. */
+export interface TraceCt {
+  /** ctinfo as `-m conntrack --ctstate` names it; INVALID: tracked namespace, no entry. */
+  state: 'NEW' | 'ESTABLISHED' | 'RELATED' | 'INVALID';
+  /** The entry's original direction, `tcp 172.17.0.2:49050 → 192.0.2.1:80`. */
+  connection: string | null;
+  /** Whether the packet goes in the entry's reply direction. */
+  reply: boolean;
+  snat?: string | null;
+  dnat?: string | null;
+}
+
+/** The per-packet trace's view of netfilter (src/trace/recorder.ts). */
+export interface NetfilterTracer {
+  hookStart(hook: Hook, slot: number, l3off: number, inDev: string, outDev: string): void;
+  /** A table walk ended: `rule` is the compiled index of the rule whose target decided, -1 for the
+   *  chain's policy (`chain` indexes `table.chainNames`); `verdict` is the T_* target. */
+  walked(table: CompiledTable, chain: number, rule: number, verdict: number): void;
+  hookEnd(hook: Hook, slot: number, l3off: number, verdict: Verdict, ct: TraceCt | null, dropWhy: string | null): void;
+}
+
+/** What each NetfilterDrops counter means, in the order tracedHook compares them; the names are those
+ *  `conntrack -S` and the kernel's log give where there is one. */
+const DROP_REASONS = [
+  'nf_conntrack: table full, dropping packet (conntrack -S drop)',
+  'raw table DROP',
+  'filter table DROP',
+  'filter table REJECT',
+  'nat table DROP, or no address for MASQUERADE/REDIRECT',
+  'conntrack -S insert_failed (the translated tuple is taken)',
+];
+
 const ICMP_ERROR_TYPES = new Uint8Array(256);
 ICMP_ERROR_TYPES[3] = 1; // destination unreachable
 ICMP_ERROR_TYPES[4] = 1; // source quench
@@ -150,7 +182,47 @@ export class Netfilter implements PacketFilter {
     this.tracking = this.trackAlways || planNeedsConntrack(plan);
   }
 
+  /** The per-packet trace (src/trace), null when off: then `hook` is one null check more. */
+  tracer: NetfilterTracer | null = null;
+
   hook(hook: Hook, slot: number, l3rel: number, inDev: string, outDev: string): Verdict {
+    if (this.tracer === null) return this.run(hook, slot, l3rel, inDev, outDev);
+    return this.tracedHook(this.tracer, hook, slot, l3rel, inDev, outDev);
+  }
+
+  /** `hook` while a trace is recorded: the packet before and after, the conntrack state it has there,
+   *  and for a drop the counter that counted it (the rule that decided comes through `walked`). */
+  private tracedHook(tr: NetfilterTracer, hook: Hook, slot: number, l3rel: number, inDev: string, outDev: string): Verdict {
+    // what the packet carries in (INPUT, FORWARD, POSTROUTING: attached at PREROUTING/OUTPUT)
+    const pre = hook === Hook.PREROUTING || hook === Hook.OUTPUT;
+    const ctBefore = pre ? null : this.traceCt(slot);
+    const d = this.drops;
+    const counts = [d.tableFull, d.rawDrop, d.filterDrop, d.filterReject, d.natDrop, d.insertFailed];
+    tr.hookStart(hook, slot, l3rel, inDev, outDev);
+    const v = this.run(hook, slot, l3rel, inDev, outDev);
+    // PREROUTING and OUTPUT attach the entry (a drop there lets it go: raw runs before conntrack)
+    const ct = pre ? (v === Verdict.ACCEPT ? this.traceCt(slot) : null) : ctBefore;
+    let why: string | null = null;
+    if (v === Verdict.DROP) {
+      const now = [d.tableFull, d.rawDrop, d.filterDrop, d.filterReject, d.natDrop, d.insertFailed];
+      const k = now.findIndex((n, i) => n !== counts[i]);
+      why = k >= 0 ? DROP_REASONS[k]! : 'dropped';
+    }
+    tr.hookEnd(hook, slot, l3rel, v, ct, why);
+    return v;
+  }
+
+  /** What conntrack holds for the packet in `slot`, for the trace; null where nothing is tracked. */
+  private traceCt(slot: number): TraceCt | null {
+    if (!this.tracking) return null;
+    if (!this.assocValid(slot)) return { state: 'INVALID', connection: null, reply: false };
+    const info = this.skbInfo[slot]!;
+    const c = this.describe(this.skbEntry[slot]!);
+    const state = info === IP_CT_NEW ? 'NEW' : info === IP_CT_RELATED || info === IP_CT_RELATED_REPLY ? 'RELATED' : 'ESTABLISHED';
+    return { state, connection: `${c.proto} ${c.from} → ${c.to}`, reply: info >= IP_CT_ESTABLISHED_REPLY, snat: c.snat, dnat: c.dnat };
+  }
+
+  private run(hook: Hook, slot: number, l3rel: number, inDev: string, outDev: string): Verdict {
     const pool = this.engine.pool;
     const bytes = pool.bytes;
     const l3 = pool.base(slot) + l3rel;
@@ -505,6 +577,7 @@ export class Netfilter implements PacketFilter {
       if (table !== null) {
         this.fillFacts(slot, b, l3, inDev, outDev);
         const w = walkTable(table, NAT_CHAIN[hook]!, this.facts, this.host, this.stack, this.walk);
+        if (this.tracer !== null) this.tracer.walked(table, NAT_CHAIN[hook]!, w.rule, w.verdict);
         const v = w.verdict;
         if (v === T_DROP || v === T_REJECT) {
           this.drops.natDrop++;
@@ -563,6 +636,7 @@ export class Netfilter implements PacketFilter {
     if (table.chainStart[chain] === table.chainEnd[chain] && table.chainPolicy[chain] === T_ACCEPT) return true;
     this.fillFacts(slot, b, l3, inDev, outDev);
     const w = walkTable(table, chain, this.facts, this.host, this.stack, this.walk);
+    if (this.tracer !== null) this.tracer.walked(table, chain, w.rule, w.verdict);
     if (w.verdict === T_ACCEPT) return true;
     this.drops.rawDrop++;
     return false;
@@ -577,6 +651,7 @@ export class Netfilter implements PacketFilter {
     if (table.chainStart[chain] === table.chainEnd[chain] && table.chainPolicy[chain] === T_ACCEPT) return true;
     this.fillFacts(slot, b, l3, inDev, outDev);
     const w = walkTable(table, chain, this.facts, this.host, this.stack, this.walk);
+    if (this.tracer !== null) this.tracer.walked(table, chain, w.rule, w.verdict);
     if (w.verdict === T_ACCEPT) return true;
     if (w.verdict === T_REJECT) {
       this.drops.filterReject++;

@@ -11,7 +11,7 @@
 import type { ChainPlan, CtState, RulePlan, TablePlan, TargetPlan } from '../plan/plan.js';
 import type { TableName } from '../plan/iptables-save.js';
 import { parseCidr, parseIpv4, prefixMask } from '../wire/addr.js';
-import { BUILTIN_CHAINS, IptablesPlanError, natPorts, portProto } from '../plan/iptables-save.js';
+import { BUILTIN_CHAINS, IptablesPlanError, formatRule, natPorts, portProto } from '../plan/iptables-save.js';
 
 // ---- what a rule tests (bits of `match`) ----------------------------------------------------------
 export const M_IN = 1 << 0;
@@ -154,6 +154,28 @@ export class CompiledTable {
       for (const r of c.rules) this.compileRule(at++, c.name, r);
     }
     this.checkLoops();
+    this.chainPlans = chains;
+  }
+
+  /** The chains as planned, in compiled order (for ruleText). */
+  private readonly chainPlans: ChainPlan[];
+
+  /** Rule `i` as iptables-save prints it (`-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE`),
+   *  for the per-packet trace; not used on the packet path. */
+  ruleText(i: number): string {
+    for (let c = 0; c < this.chainNames.length; c++) {
+      if (i >= this.chainStart[c]! && i < this.chainEnd[c]!) {
+        const byName = new Map(this.chainPlans.map((p) => [p.name, p] as const));
+        return formatRule(this.name, this.chainNames[c]!, this.chainPlans[c]!.rules[i - this.chainStart[c]!]!, byName);
+      }
+    }
+    return `rule ${i}`;
+  }
+
+  /** The chain rule `i` is in. */
+  chainOf(i: number): string {
+    for (let c = 0; c < this.chainNames.length; c++) if (i >= this.chainStart[c]! && i < this.chainEnd[c]!) return this.chainNames[c]!;
+    return '?';
   }
 
   /** Index of a chain by name, -1 if none. */

@@ -12,6 +12,7 @@ import { inSubnet, parseCidr } from '../wire/addr.js';
 import type { TrafficPlan, WorldPlan } from './plan.js';
 import { randomLocalMac } from './ids.js';
 import { selectCaptures } from './capture.js';
+import { replyBytes, serviceFor } from './expect.js';
 import { addInterface, addNamespace, getNs, servicePlan, tablesOf, type PlanContext, newContext } from './world.js';
 
 export function compilePlan(s: Scenario): WorldPlan {
@@ -34,7 +35,8 @@ function planHost(ctx: PlanContext, h: HostSpec): void {
   const ns = addNamespace(ctx, h.name, 'host', h.forward);
   for (const i of h.interfaces) {
     const mac = i.mac ?? randomLocalMac(ctx.rng.fork(`mac:${h.name}.${i.name}`));
-    addInterface(ns, { kind: 'nic', wire: i.wire }, i.name, mac, { mtu: i.mtu, addrs: [...i.ip], offload: i.offload });
+    const netem = i.netem ?? ctx.s.wires.find((w) => w.name === i.wire)?.netem ?? null;
+    addInterface(ns, { kind: 'nic', wire: i.wire, ...(netem ? { netem } : {}) }, i.name, mac, { mtu: i.mtu, addrs: [...i.ip], offload: i.offload });
   }
   for (const r of h.routes) ns.routes.push({ to: r.to, via: r.via, dev: r.dev, src: null });
   for (const s of h.services) ns.services.push(servicePlan(h.name, s));
@@ -146,12 +148,20 @@ function planTraffic(ctx: PlanContext, t: TrafficSpec): TrafficPlan {
   const dst = t.target.kind === 'ip' ? t.target.ip : resolveNode(ctx, t.from, t.target.node, t.targetWhere);
   // Written out rather than spread (`{ kind, ...common }`): a spread after another key takes V8's
   // generic copy, a microsecond per entry, which a 100,000-entry traffic list notices.
+  const { atNs, count, intervalNs, ttl } = t;
+  const node = t.from;
   switch (t.kind) {
     case 'ping':
-      return { kind: 'ping', atNs: t.atNs, node: t.from, ns, dst, count: t.count, intervalNs: t.intervalNs, size: t.size };
-    case 'tcp':
-      return { kind: 'tcp', atNs: t.atNs, node: t.from, ns, dst, dport: t.port, sport: t.sport, bind: t.bind, timeoutNs: t.timeoutNs, send: t.send };
+      return { kind: 'ping', atNs, node, ns, dst, count, intervalNs, ttl, size: t.size };
     case 'udp':
-      return { kind: 'udp', atNs: t.atNs, node: t.from, ns, dst, dport: t.port, sport: t.sport, bind: t.bind, timeoutNs: t.timeoutNs, send: t.send };
+      return { kind: 'udp', atNs, node, ns, dst, count, intervalNs, ttl, dport: t.port, sport: t.sport, bind: t.bind, timeoutNs: t.timeoutNs, send: t.send, flows: t.flows };
+    case 'tcp': {
+      const expectBytes = t.expect ?? replyBytes(serviceFor(ctx.plan, ns, dst, t.port, 'tcp'), t.send);
+      if (t.requests > 1 && expectBytes === null) {
+        throw ScenarioError.at(t.where, `requests: ${t.requests} needs to know where one reply ends: no service of this scenario answers ${dst}:${t.port}, so give expect: SIZE`);
+      }
+      const { port: dport, sport, bind, timeoutNs, send, requests } = t;
+      return { kind: 'tcp', atNs, node, ns, dst, count, intervalNs, ttl, dport, sport, bind, timeoutNs, send, requests, expectBytes };
+    }
   }
 }

@@ -12,6 +12,8 @@
 
 export type { CidrString, Ipv4String, MacString } from '../wire/addr.js';
 import type { CidrString, Ipv4String, MacString } from '../wire/addr.js';
+import type { Payload } from '../wire/payload.js';
+export type { Payload } from '../wire/payload.js';
 
 export interface WorldPlan {
   /** Scenario name (the pcapng file name with --pcapng). */
@@ -32,6 +34,23 @@ export interface WirePlan {
   name: string;
   /** One-way latency in nanoseconds (0 = immediate). */
   latencyNs: number;
+  /** netem on the egress of every NIC on the wire (absent: none). */
+  netem?: NetemPlan;
+}
+
+/** An impaired link: netem's parameters (tc qdisc … netem; src/devices/netem.ts). */
+export interface NetemPlan {
+  latencyNs: number;
+  jitterNs: number;
+  /** Percentages 0-100. */
+  loss: number;
+  duplicate: number;
+  reorder: number;
+  corrupt: number;
+  /** Bits per second; 0: none. */
+  rateBps: number;
+  /** Queue length in packets (default 1000). */
+  limit: number;
 }
 
 export type NamespaceRole = 'host' | 'container' | 'vm';
@@ -87,8 +106,8 @@ interface InterfaceCommon {
 
 export type InterfacePlan =
   | ({ kind: 'loopback' } & InterfaceCommon)
-  /** A NIC plugged into a scenario wire. */
-  | ({ kind: 'nic'; wire: string } & InterfaceCommon)
+  /** A NIC plugged into a scenario wire; `netem` on its egress (its own, or its wire's). */
+  | ({ kind: 'nic'; wire: string; netem?: NetemPlan } & InterfaceCommon)
   /** One end of a veth pair; the other end is named by namespace and interface name. */
   | ({ kind: 'veth'; peer: { ns: string; name: string } } & InterfaceCommon)
   /** A Linux bridge (docker0, br-…, virbr0); its ports are the interfaces whose `master` names it. */
@@ -170,8 +189,9 @@ export interface ServicePlan {
   port: number;
   /** "0.0.0.0" for the wildcard. */
   bind: Ipv4String;
-  /** Bytes (as a JS string, UTF-8 encoded on the wire) sent in answer to each read; null with echo. */
-  reply: string | null;
+  /** Sent in answer to each read (a string is UTF-8 encoded on the wire; see src/wire/payload.ts);
+   *  null with echo. */
+  reply: Payload | null;
   echo: boolean;
   reuseport: boolean;
   /** A userland relay (socat, moby's docker-proxy) to this backend: each TCP connection accepted opens
@@ -190,12 +210,15 @@ interface TrafficCommon {
   ns: string;
   /** Destination address, resolved from a node name where the scenario gave one. */
   dst: Ipv4String;
+  /** Load: pings / connections / datagrams, started `intervalNs` apart (generated as the run goes). */
+  count: number;
+  intervalNs: number;
+  /** IP TTL of what it sends; null: the default (64). */
+  ttl: number | null;
 }
 
 export interface PingPlan extends TrafficCommon {
   kind: 'ping';
-  count: number;
-  intervalNs: number;
   /** ICMP payload size in bytes (ping -s), default 56. */
   size: number;
 }
@@ -204,7 +227,12 @@ export interface TcpClientPlan extends TrafficCommon {
   kind: 'tcp';
   dport: number;
   /** null: connect and close without sending. */
-  send: string | null;
+  send: Payload | null;
+  /** Keep-alive: send and read the whole reply this many times on one connection. */
+  requests: number;
+  /** Reply bytes per request: the scenario's `expect`, else what the described service the connection
+   *  reaches answers (src/plan/expect.ts); null: read until the peer closes or the timeout. */
+  expectBytes: number | null;
   sport: number | null;
   bind: Ipv4String | null;
   timeoutNs: number;
@@ -213,7 +241,9 @@ export interface TcpClientPlan extends TrafficCommon {
 export interface UdpClientPlan extends TrafficCommon {
   kind: 'udp';
   dport: number;
-  send: string;
+  send: Payload;
+  /** Datagrams go round-robin over this many sockets, each its own ephemeral port. */
+  flows: number;
   sport: number | null;
   bind: Ipv4String | null;
   timeoutNs: number;
@@ -270,6 +300,9 @@ export interface DhcpServerPlan {
  *  ping its count × interval plus ping's 10 s linger. (Used for run limits and progress.) */
 export function trafficEndNs(plan: Pick<WorldPlan, 'traffic'>): number {
   let end = 0;
-  for (const t of plan.traffic) end = Math.max(end, t.atNs + (t.kind === 'ping' ? t.count * t.intervalNs + 10e9 : t.timeoutNs));
+  for (const t of plan.traffic) {
+    const last = t.atNs + (t.count - 1) * t.intervalNs;
+    end = Math.max(end, t.kind === 'ping' ? last + t.intervalNs + 10e9 : last + t.timeoutNs * (t.kind === 'tcp' ? t.requests : 1));
+  }
   return end;
 }

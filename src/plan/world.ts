@@ -35,7 +35,7 @@ export function newContext(s: Scenario, rng: Prng): PlanContext {
     plan: {
       name: s.name,
       seed: s.seed,
-      wires: s.wires.map((w) => ({ name: w.name, latencyNs: w.latencyNs })),
+      wires: s.wires.map((w) => ({ name: w.name, latencyNs: w.latencyNs, ...(w.netem ? { netem: w.netem } : {}) })),
       namespaces: [],
       slirps: [],
       traffic: [],

@@ -24,6 +24,38 @@ def out(line):
 def enc(s):
     return s.encode("utf-8")
 
+# Payloads as src/wire/payload.ts: a string, {"size": N} (N bytes of the pattern) or {"hex": "…"}.
+PATTERN = b"0123456789abcdef"
+CHUNK = 4 << 20  # src/world/stream.ts SNDBUF: one write for a payload that fits the send buffer
+
+def plen(p):
+    if isinstance(p, str):
+        return len(enc(p))
+    return p["size"] if "size" in p else len(p["hex"]) // 2
+
+def pchunks(p):
+    """The payload in pieces of at most CHUNK bytes, made as they are sent (a sized payload is never
+    held whole)."""
+    if isinstance(p, str):
+        yield enc(p)
+    elif "hex" in p:
+        yield bytes.fromhex(p["hex"])
+    else:
+        block = PATTERN * (CHUNK // 16)
+        left = p["size"]
+        while left > 0:
+            n = min(left, CHUNK)
+            yield block[:n]
+            left -= n
+
+def pbytes(p):
+    return b"".join(pchunks(p))
+
+def send_payload(s, p):
+    # one sendall for a payload up to CHUNK (one write, as the emulator makes it), pieces beyond
+    for c in pchunks(p):
+        s.sendall(c)
+
 # ---- services ----
 sel = selectors.DefaultSelector()
 
@@ -108,6 +140,22 @@ def relay_udp(listener, svc, flows):
         threading.Thread(target=relay_udp_flow, args=(listener, flow, local, peer), daemon=True).start()
     flow.send(data)
 
+def tcp_conn(c, svc):
+    # Answer each read with the reply (or the same bytes), close once the peer has closed.
+    try:
+        while True:
+            data = c.recv(65536)
+            if not data:
+                break
+            if svc["echo"]:
+                c.sendall(data)
+            else:
+                send_payload(c, svc["reply"])
+    except OSError as e:
+        out("log service %s error %s" % (svc["name"], e))
+    finally:
+        c.close()
+
 def serve():
     while True:
         for key, _ in sel.select():
@@ -122,18 +170,11 @@ def serve():
                     relay_udp(s, svc, svc.setdefault("_flows", {}))
                 elif kind == "listen":
                     c, _ = s.accept()
-                    c.setblocking(False)
-                    sel.register(c, selectors.EVENT_READ, ("conn", svc))
-                elif kind == "conn":
-                    data = s.recv(65536)
-                    if not data:
-                        sel.unregister(s)
-                        s.close()
-                    else:
-                        s.sendall(data if svc["echo"] else enc(svc["reply"]))
+                    c.setblocking(True)
+                    threading.Thread(target=tcp_conn, args=(c, svc), daemon=True).start()
                 elif kind == "udp":
                     data, peer = s.recvfrom(65536)
-                    s.sendto(data if svc["echo"] else enc(svc["reply"]), peer)
+                    s.sendto(data if svc["echo"] else pbytes(svc["reply"]), peer)
             except OSError as e:
                 out("log service %s error %s" % (svc["name"], e))
                 try:
@@ -144,41 +185,111 @@ def serve():
 
 # ---- traffic ----
 def t_tcp(t):
+    # count connections, intervalNs apart, each its own thread and ephemeral port
+    if t["count"] == 1:
+        tcp_one(t)
+        return
+    start, threads = time.time(), []
+    for i in range(t["count"]):
+        delay = start + i * t["intervalNs"] / 1e9 - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        th = threading.Thread(target=tcp_one, args=(t,), daemon=True)
+        th.start()
+        threads.append(th)
+    for th in threads:
+        th.join()
+
+def tcp_one(t):
+    # connect; requests x (send, read the whole reply: expectBytes, else until the peer closes); close.
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if t["ttl"] is not None:
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, t["ttl"])
     timeout = t["timeoutNs"] / 1e9
+    what = "tcp %s:%d" % (t["dst"], t["dport"])
+    got = 0
     try:
         if t["bind"] is not None or t["sport"] is not None:
             s.bind((t["bind"] or "0.0.0.0", t["sport"] or 0))
         s.settimeout(timeout)
         s.connect((t["dst"], t["dport"]))
-        if t["send"] is not None:
-            s.sendall(enc(t["send"]))
-            data = s.recv(65536)
-            out("log tcp %s:%d reply %d bytes" % (t["dst"], t["dport"], len(data)))
-        else:
-            out("log tcp %s:%d connected" % (t["dst"], t["dport"]))
+        if t["send"] is None:
+            out("log %s connected" % what)
+            return
+        expect = t["expectBytes"]
+        for _ in range(t["requests"]):
+            send_payload(s, t["send"])
+            want = got + expect if expect is not None else None
+            while want is None or got < want:
+                data = s.recv(65536 if want is None else min(65536, want - got))
+                if not data:
+                    break
+                got += len(data)
+            if want is not None and got < want:
+                break
+        total = None if t["expectBytes"] is None else t["expectBytes"] * t["requests"]
+        out("log %s reply %d bytes%s" % (what, got, "" if total is None or got >= total else " of %d (short)" % total))
     except OSError as e:
-        out("log tcp %s:%d %s" % (t["dst"], t["dport"], e))
+        out("log %s %s after %d bytes" % (what, e, got))
     finally:
         s.close()
 
 def t_udp(t):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    # count datagrams, intervalNs apart, round-robin over flows sockets; count the replies.
+    n, flows = t["count"], min(t["flows"], t["count"])
+    data = pbytes(t["send"])
+    what = "udp %s:%d" % (t["dst"], t["dport"])
+    socks, replies, sent, errors = [], [0, 0], 0, []
+    def reader(s):
+        while True:
+            try:
+                d = s.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError as e:
+                if s.fileno() >= 0:
+                    errors.append(str(e))
+                return
+            with lock:
+                replies[0] += 1
+                replies[1] += len(d)
+    start = time.time()
     try:
-        if t["bind"] is not None or t["sport"] is not None:
-            s.bind((t["bind"] or "0.0.0.0", t["sport"] or 0))
-        s.settimeout(t["timeoutNs"] / 1e9)
-        s.sendto(enc(t["send"]), (t["dst"], t["dport"]))
-        data = s.recv(65536)
-        out("log udp %s:%d reply %d bytes" % (t["dst"], t["dport"], len(data)))
-    except OSError as e:
-        out("log udp %s:%d %s" % (t["dst"], t["dport"], e))
+        for i in range(n):
+            delay = start + i * t["intervalNs"] / 1e9 - time.time()
+            if delay > 0:
+                time.sleep(delay)
+            if i < flows:
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                if t["bind"] is not None or t["sport"] is not None:
+                    s.bind((t["bind"] or "0.0.0.0", t["sport"] or 0))
+                if t["ttl"] is not None:
+                    s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, t["ttl"])
+                s.connect((t["dst"], t["dport"]))
+                s.settimeout(0.2)
+                socks.append(s)
+                threading.Thread(target=reader, args=(s,), daemon=True).start()
+            try:
+                socks[i % flows].send(data)
+                sent += 1
+            except OSError as e:
+                errors.append(str(e))
+            if n == 1:
+                break
+        deadline = time.time() + t["timeoutNs"] / 1e9
+        while time.time() < deadline and replies[0] < sent:
+            time.sleep(0.005)
     finally:
-        s.close()
+        for s in socks:
+            s.close()
+    out("log %s %d sent, %d replies (%d bytes)%s" % (what, sent, replies[0], replies[1], "; " + errors[-1] if errors else ""))
 
 def t_ping(t):
     interval = max(t["intervalNs"] / 1e9, 0.002)
-    cmd = ["ping", "-n", "-c", str(t["count"]), "-s", str(t["size"]), "-i", "%.3f" % interval, "-W", "2", t["dst"]]
+    cmd = ["ping", "-n", "-c", str(t["count"]), "-s", str(t["size"]), "-i", "%.3f" % interval, "-W", "2"]
+    if t["ttl"] is not None:
+        cmd += ["-t", str(t["ttl"])]
+    cmd.append(t["dst"])
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     last = [l for l in r.stdout.decode(errors="replace").splitlines() if "transmitted" in l]
     out("log ping %s %s" % (t["dst"], last[0] if last else "exit %d" % r.returncode))

@@ -55,6 +55,7 @@ export function toolsNeeded(plan: WorldPlan): ToolNeed[] {
   ];
   if (plan.traffic.some((t) => t.kind === 'ping')) needs.push({ cmd: 'ping', pkg: 'iputils-ping' });
   if (plan.slirps.length > 0) needs.push({ cmd: 'slirp4netns', pkg: 'slirp4netns' });
+  if (plan.namespaces.some((n) => n.interfaces.some((i) => i.kind === 'nic' && i.netem))) needs.push({ cmd: 'tc', pkg: 'iproute2' });
   if (plan.namespaces.some((n) => n.interfaces.some((i) => i.offload === false))) needs.push({ cmd: 'ethtool', pkg: 'ethtool' });
   if (plan.namespaces.some((n) => n.dhcpClient.length > 0)) {
     needs.push({ cmd: 'dnsmasq', pkg: 'dnsmasq-base' }, { cmd: 'dhclient', pkg: 'isc-dhcp-client' });

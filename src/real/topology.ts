@@ -6,7 +6,7 @@
 // Nothing built here has a link into the namespace `wirebox real` is started from: every device lives
 // in a `wb-` namespace, so no packet of the run can route out of them.
 
-import type { InterfacePlan, NamespacePlan, WorldPlan } from '../plan/plan.js';
+import type { InterfacePlan, NamespacePlan, NetemPlan, WorldPlan } from '../plan/plan.js';
 
 export const NS_PREFIX = 'wb-';
 /** Namespace holding the switch of a wire that joins more than two NICs. */
@@ -124,6 +124,7 @@ export function buildTopology(plan: WorldPlan): Topology {
       if (iface.kind === 'loopback' || iface.kind === 'slirp-tap') continue;
       for (const cidr of iface.addrs) commands.push(ipIn(n, 'addr', 'add', cidr, 'brd', '+', 'dev', iface.name));
       commands.push(ipIn(n, 'link', 'set', iface.name, 'up'));
+      if (iface.kind === 'nic' && iface.netem) commands.push(netemCommand(n, iface.name, iface.netem));
       if (iface.capture) captures.push({ ns: n, ifname: iface.name, captureName: iface.captureName });
     }
     // capture: { lo: true } — tcpdump -i lo; the runner drops the file if nothing crossed it.
@@ -138,6 +139,23 @@ export function buildTopology(plan: WorldPlan): Topology {
     commands.push(...routeCommands(ns));
   }
   return { namespaces, commands, captures };
+}
+
+/** `tc qdisc add dev IF root netem …` with the plan's parameters (src/devices/netem.ts is the
+ *  emulator's side); a parameter at its default is left out, as tc prints it. */
+export function netemCommand(n: string, ifname: string, p: NetemPlan): Argv {
+  const argv: Argv = ['ip', 'netns', 'exec', n, 'tc', 'qdisc', 'add', 'dev', ifname, 'root', 'netem', 'limit', String(p.limit)];
+  const us = (ns: number): string => `${ns / 1000}us`;
+  if (p.latencyNs > 0 || p.jitterNs > 0) {
+    argv.push('delay', us(p.latencyNs));
+    if (p.jitterNs > 0) argv.push(us(p.jitterNs));
+  }
+  if (p.loss > 0) argv.push('loss', `${p.loss}%`);
+  if (p.duplicate > 0) argv.push('duplicate', `${p.duplicate}%`);
+  if (p.reorder > 0) argv.push('reorder', `${p.reorder}%`);
+  if (p.corrupt > 0) argv.push('corrupt', `${p.corrupt}%`);
+  if (p.rateBps > 0) argv.push('rate', `${p.rateBps}bit`);
+  return argv;
 }
 
 export function routeCommands(ns: NamespacePlan): Argv[] {

@@ -4,6 +4,8 @@
 // overlapping subnets; ports taken twice (EADDRINUSE) — each reported at the place it was written.
 
 import type { ScenarioIssue } from './errors.js';
+import { boolOr, durationOr, macOrNull, mapAt, netemOr, numOr, payloadOr, scalar, seqAt, strOr } from './read.js';
+import { buildTraffic, checkDatagram } from './traffic.js';
 import { get, type MapVal, type Pos, type ScalarVal, type SeqVal, type Val } from './tree.js';
 import type {
   ContainerNetworkSpec,
@@ -13,12 +15,11 @@ import type {
   HostSpec,
   InterfaceSpec,
   NatRuleSpec,
+  Payload,
   PublishSpec,
   RouteSpec,
   Scenario,
   ServiceSpec,
-  TargetSpec,
-  TrafficSpec,
   VmMode,
   VmSpec,
   Where,
@@ -31,10 +32,7 @@ import {
   ipv4ToNum,
   maskOf,
   networkOf,
-  normaliseMac,
   parseCidr,
-  parseDuration,
-  parseHostPort,
   parsePublish,
   type Cidr,
 } from './values.js';
@@ -44,45 +42,9 @@ export const DEFAULT_SEED = 1;
 export const DEFAULT_MTU = 1500;
 export const DEFAULT_ENGINE = 28;
 export const DOCKER_DEFAULT_BRIDGE = { name: 'bridge', ifname: 'docker0', subnet: '172.17.0.0/16' } as const;
-export const PING_DEFAULTS = { count: 1, intervalNs: 1e9, size: 56 } as const;
-export const TCP_TIMEOUT_NS = 10e9;
-export const UDP_TIMEOUT_NS = 2e9;
+export { PING_DEFAULTS, TCP_TIMEOUT_NS, UDP_TIMEOUT_NS, MAX_DATAGRAM } from './traffic.js';
 
-// ---- reading validated values ------------------------------------------------------------------------
-
-function scalar(m: MapVal, key: string): string | number | boolean | undefined {
-  const v = get(m, key);
-  if (!v || v.kind !== 'scalar' || v.value === null) return undefined;
-  return v.value;
-}
-const strOr = <T>(m: MapVal, key: string, dflt: T): string | T => {
-  const v = scalar(m, key);
-  return typeof v === 'string' ? v : dflt;
-};
-const numOr = <T>(m: MapVal, key: string, dflt: T): number | T => {
-  const v = scalar(m, key);
-  return typeof v === 'number' ? v : dflt;
-};
-const boolOr = <T>(m: MapVal, key: string, dflt: T): boolean | T => {
-  const v = scalar(m, key);
-  return typeof v === 'boolean' ? v : dflt;
-};
-const durationOr = (m: MapVal, key: string, dflt: number): number => {
-  const v = scalar(m, key);
-  return v === undefined ? dflt : parseDuration(v)!;
-};
-const mapAt = (m: MapVal, key: string): MapVal | undefined => {
-  const v = get(m, key);
-  return v?.kind === 'map' ? v : undefined;
-};
-const seqAt = (m: MapVal, key: string): SeqVal | undefined => {
-  const v = get(m, key);
-  return v?.kind === 'seq' ? v : undefined;
-};
-const macOrNull = (m: MapVal, key: string): string | null => {
-  const v = strOr(m, key, null);
-  return v === null ? null : normaliseMac(v);
-};
+// ---- reading validated values: ./read.ts ---------------------------------------------------------
 
 /** How a place is mentioned inside another message: "hosts.dh.services[0] (line 9)". */
 function ref(w: Where): string {
@@ -91,6 +53,8 @@ function ref(w: Where): string {
 
 class Builder {
   readonly issues: ScenarioIssue[] = [];
+  /** Containers with `replicas`: the name written → the replicas' names (NAME-1 … NAME-N). */
+  readonly replicas = new Map<string, string[]>();
   constructor(readonly file: string) {}
 
   where(pos: Pos, path: string): Where {
@@ -115,7 +79,10 @@ class Builder {
     const wiresMap = mapAt(root, 'wires');
     for (const e of wiresMap?.entries ?? []) {
       const wm = e.value as MapVal;
-      wires.push({ name: e.key, latencyNs: durationOr(wm, 'latency', 0), where: this.where(e.keyPos, `wires.${e.key}`) });
+      // `latency` alone keeps its first meaning (the frame arrives later); with any other impairment
+      // the wire is netem on each of its NICs, the latency included.
+      const netem = netemOr(wm, false);
+      wires.push({ name: e.key, latencyNs: netem ? 0 : durationOr(wm, 'latency', 0), netem, where: this.where(e.keyPos, `wires.${e.key}`) });
     }
     const hosts: HostSpec[] = [];
     for (const e of mapAt(root, 'hosts')!.entries) {
@@ -140,8 +107,7 @@ class Builder {
     const nodes = this.nodeTable(s);
     const traffic = seqAt(root, 'traffic');
     traffic?.items.forEach((it, i) => {
-      const t = this.traffic(it as MapVal, i, nodes);
-      if (t) s.traffic.push(t);
+      s.traffic.push(...buildTraffic(this, it as MapVal, i, nodes, this.replicas));
     });
     return s;
   }
@@ -170,9 +136,13 @@ class Builder {
         ip: ipVals.map((x) => String((x as { value: unknown }).value)),
         mac: macOrNull(im, 'mac'),
         mtu: numOr(im, 'mtu', DEFAULT_MTU),
+        netem: netemOr(im, true),
         offload: boolOr(im, 'offload', true),
         where: this.where(e.keyPos, ipath),
       };
+      if (ifc.netem && wires.find((w) => w.name === ifc.wire)?.netem) {
+        this.fail(this.where(e.keyPos, ipath), `wire ${ifc.wire} is impaired already (netem on every NIC on it): one root qdisc per interface, so impair the wire or its interfaces, not both`);
+      }
       interfaces.push(ifc);
       ipWheres.set(
         ifc,
@@ -320,13 +290,19 @@ class Builder {
         proto,
         port,
         bind: strOr(m, 'bind', '0.0.0.0'), // the schema only accepts canonical dotted quads
-        reply: echo ? null : strOr(m, 'reply', null),
+        reply: echo ? null : this.servicePayload(m, `${path}[${i}]`, proto),
         echo,
         reuseport: boolOr(m, 'reuseport', false),
         forward: fwd === null ? null : { ip: fwd.slice(0, c), port: Number(fwd.slice(c + 1)) },
         where: this.where(m.pos, `${path}[${i}]`),
       };
     });
+  }
+
+  servicePayload(m: MapVal, path: string, proto: 'tcp' | 'udp'): Payload | null {
+    const p = payloadOr(m, 'reply', null);
+    if (proto === 'udp') checkDatagram(this, m, path, 'reply', p);
+    return p;
   }
 
   // ---- docker ------------------------------------------------------------------------------------
@@ -394,7 +370,23 @@ class Builder {
     // free pool, and so does the planner.
 
     for (const e of mapAt(m, 'containers')?.entries ?? []) {
-      d.containers.push(this.container(h, d, e.key, e.value as MapVal, e.keyPos, `${path}.containers.${e.key}`));
+      const cm = e.value as MapVal;
+      const cpath = `${path}.containers.${e.key}`;
+      const n = numOr(cm, 'replicas', null);
+      if (n === null) {
+        d.containers.push(this.container(h, d, e.key, cm, e.keyPos, cpath));
+        continue;
+      }
+      // compose's scale: NAME-1 … NAME-N, started in order, each its own address and MAC.
+      for (const k of ['ip', 'mac', 'publish'] as const) {
+        if (get(cm, k) && n > 1) this.fail(this.whereOf(cm, cpath, k), `${k} with replicas: ${n}: every replica would need the same ${k === 'publish' ? 'host port (port is already allocated)' : k}; leave ${k} out`);
+      }
+      const names: string[] = [];
+      for (let i = 1; i <= n; i++) {
+        names.push(`${e.key}-${i}`);
+        d.containers.push(this.container(h, d, `${e.key}-${i}`, cm, e.keyPos, cpath));
+      }
+      this.replicas.set(e.key, names);
     }
     return d;
   }
@@ -609,51 +601,6 @@ class Builder {
     return names;
   }
 
-  // ---- traffic -------------------------------------------------------------------------------------
-
-  traffic(m: MapVal, index: number, nodes: Set<string>): TrafficSpec | null {
-    const path = `traffic[${index}]`;
-    const where = this.where(m.pos, path);
-    const from = strOr(m, 'from', '');
-    let ok = true;
-    if (!nodes.has(from)) {
-      this.fail(this.whereOf(m, path, 'from'), `unknown node "${from}" (nodes: ${[...nodes].join(', ') || 'none'})`);
-      ok = false;
-    }
-    const kind: 'ping' | 'tcp' | 'udp' = get(m, 'ping') ? 'ping' : get(m, 'tcp') ? 'tcp' : 'udp';
-    const targetWhere = this.whereOf(m, path, kind);
-    const raw = strOr(m, kind, '');
-    let host = raw;
-    let port = 0;
-    if (kind !== 'ping') {
-      const hp = parseHostPort(raw)!;
-      host = hp.host;
-      port = hp.port;
-    }
-    let target: TargetSpec;
-    if (ipv4ToNum(host) !== null) target = { kind: 'ip', ip: host };
-    else {
-      target = { kind: 'node', node: host };
-      if (!nodes.has(host)) {
-        this.fail(targetWhere, `"${host}" is neither an IPv4 address nor a node of this scenario (nodes: ${[...nodes].join(', ') || 'none'})`);
-        ok = false;
-      }
-    }
-    if (!ok) return null;
-    // Written out rather than spread after `kind` (V8's generic, slow copy; see compile.ts).
-    const atNs = durationOr(m, 'at', 0);
-    if (kind === 'ping') {
-      const count = numOr(m, 'count', PING_DEFAULTS.count);
-      const size = numOr(m, 'size', PING_DEFAULTS.size);
-      return { kind, index, atNs, from, target, where, targetWhere, count, intervalNs: durationOr(m, 'interval', PING_DEFAULTS.intervalNs), size };
-    }
-    const sport = numOr(m, 'sport', null);
-    const bind = strOr(m, 'bind', null);
-    if (kind === 'tcp') {
-      return { kind, index, atNs, from, target, where, targetWhere, port, send: strOr(m, 'send', null), sport, bind, timeoutNs: durationOr(m, 'timeout', TCP_TIMEOUT_NS) };
-    }
-    return { kind, index, atNs, from, target, where, targetWhere, port, send: strOr(m, 'send', ''), sport, bind, timeoutNs: durationOr(m, 'timeout', UDP_TIMEOUT_NS) };
-  }
 }
 
 /** Build the typed scenario from a schema-valid tree; semantic problems are returned, not thrown. */

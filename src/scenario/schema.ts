@@ -72,7 +72,14 @@ export interface ByValueSchema {
   variants: Record<string, ObjectSchema>;
 }
 
-export type Schema = ScalarSchema | ObjectSchema | MapSchema | ListSchema | OneOrListSchema | ByKeySchema | ByValueSchema;
+/** A scalar or a mapping, told apart by what was written (as `send: "text"` or `send: { size: 1MB }`). */
+export interface ScalarOrMapSchema {
+  t: 'scalarOrMap';
+  scalar: ScalarSchema;
+  map: Schema;
+}
+
+export type Schema = ScalarSchema | ObjectSchema | MapSchema | ListSchema | OneOrListSchema | ByKeySchema | ByValueSchema | ScalarOrMapSchema;
 
 export type Report = (pos: Pos, path: string, message: string) => void;
 
@@ -114,6 +121,10 @@ export function oneOf(values: (string | number)[]): ScalarSchema {
 
 export function custom(types: ScalarType[], expect: string, test: (v: string | number | boolean) => boolean): ScalarSchema {
   return { t: 'scalar', types, expect, test };
+}
+
+export function scalarOrMap(scalar: ScalarSchema, map: Schema): ScalarOrMapSchema {
+  return { t: 'scalarOrMap', scalar, map };
 }
 
 export function obj(what: string, fields: Record<string, Field>, check?: ObjectSchema['check']): ObjectSchema {
@@ -183,6 +194,8 @@ export function validate(s: Schema, v: Val, path: string, report: Report): boole
     }
     case 'object':
       return validateObject(s, v, path, report, null);
+    case 'scalarOrMap':
+      return validate(v.kind === 'map' ? s.map : s.scalar, v, path, report);
     case 'map': {
       if (v.kind !== 'map') {
         report(v.pos, path, `expected ${s.expect}, got ${describeVal(v)}`);

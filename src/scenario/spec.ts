@@ -15,6 +15,7 @@ import {
   oneOrList,
   opt,
   req,
+  scalarOrMap,
   str,
   type ObjectSchema,
   type Schema,
@@ -33,9 +34,14 @@ import {
   normaliseMac,
   parseCidr,
   parseDuration,
+  parseHex,
   parseHostPort,
+  parseLinkRate,
+  parsePercent,
   parsePortMapping,
   parsePublish,
+  parseRate,
+  parseSize,
 } from './values.js';
 
 // ---- names -------------------------------------------------------------------------------------------
@@ -112,7 +118,15 @@ const positiveDuration = custom(
   'a duration above zero like 200ms, 1s or 500us',
   (v) => (parseDuration(v) ?? 0) > 0,
 );
-const text = str('a string');
+const size = custom(['number', 'string'], 'a size like 1500, 64KiB or 1.5MB (B, KB, KiB, MB, MiB, GB, GiB)', (v) => parseSize(v) !== null);
+/** `send` / `reply`: a string, `{ size: SIZE }` (SIZE bytes of 0123456789abcdef repeated) or `{ hex: "…" }`. */
+const payload = scalarOrMap(
+  str('a string, { size: SIZE } or { hex: "…" }'),
+  byKey('a payload', {
+    size: obj('a sized payload', { size: req(size) }),
+    hex: obj('a hex payload', { hex: req(str('hex digits in pairs like "deadbeef"', (s) => parseHex(s) !== null)) }),
+  }),
+);
 const nodeRef = str('a node name (letters, digits, "-", "_")', isNodeName);
 const target = str('an IPv4 address like 192.0.2.1 or a node name', (s) => ipv4ToNum(s) !== null || isNodeName(s));
 const hostPort = str(
@@ -161,7 +175,7 @@ function serviceVariant(proto: 'tcp' | 'udp'): ObjectSchema {
     {
       [proto]: req(port),
       bind: opt(ipv4),
-      reply: opt(text),
+      reply: opt(payload),
       echo: opt(bool()),
       reuseport: opt(bool()),
       name: opt(str('a non-empty service name', (s) => s.length > 0)),
@@ -176,13 +190,41 @@ const services = listOf('a list of services like [ { tcp: 80, reply: "hi" } ]', 
 
 // ---- hosts ---------------------------------------------------------------------------------------------
 
-const interfaceSchema = obj('an interface', {
-  wire: req(str('a wire name', isNodeName)),
-  ip: opt(oneOrList(ifaceCidr)),
-  mac: opt(mac),
-  mtu: opt(int(68, 65535, 'an MTU 68-65535')),
-  offload: opt(bool()),
-});
+const percent = custom(['number', 'string'], 'a percentage like 5% or 0.5', (v) => parsePercent(v) !== null);
+/** netem's keys (tc qdisc … netem): on a wire for both directions, on an interface for its egress. */
+const impairments = {
+  latency: opt(duration),
+  jitter: opt(duration),
+  loss: opt(percent),
+  duplicate: opt(percent),
+  reorder: opt(percent),
+  corrupt: opt(percent),
+  rate: opt(str('a rate like 100mbit, 10mbit or 512kbit (tc\'s units: bit, kbit, mbit, gbit; bps, kbps, mbps for bytes)', (s) => parseLinkRate(s) !== null)),
+  limit: opt(int(1, 1_000_000, 'a queue length in packets 1-1000000')),
+};
+
+function impairmentCheck(m: MapVal, path: string, report: Parameters<NonNullable<ObjectSchema['check']>>[2]): void {
+  const r = entry(m, 'reorder');
+  const lat = get(m, 'latency');
+  if (r && (!lat || parseDuration(lat.kind === 'scalar' ? lat.value : null) === 0)) {
+    report(r.keyPos, `${path}.reorder`, 'reorder needs a latency: netem reorders by sending some packets at once while the others wait (tc: "reordering not possible without specifying some delay")');
+  }
+  const j = entry(m, 'jitter');
+  if (j && !lat) report(j.keyPos, `${path}.jitter`, 'jitter needs a latency to vary around');
+}
+
+const interfaceSchema = obj(
+  'an interface',
+  {
+    wire: req(str('a wire name', isNodeName)),
+    ip: opt(oneOrList(ifaceCidr)),
+    mac: opt(mac),
+    mtu: opt(int(68, 65535, 'an MTU 68-65535')),
+    offload: opt(bool()),
+    ...impairments,
+  },
+  impairmentCheck,
+);
 
 const routeSchema = obj(
   'a route',
@@ -254,6 +296,7 @@ const dockerSchema = obj('docker', {
         mac: opt(mac),
         publish: opt(listOf('a list of port mappings like ["8080:80"]', publishMapping)),
         services: opt(services),
+        replicas: opt(int(1, 10000, 'a number of replicas 1-10000')),
       }),
     ),
   ),
@@ -291,33 +334,90 @@ const hostSchema = obj('a host', {
 
 // ---- traffic -------------------------------------------------------------------------------------------
 
+/** `rate: N/s`: N starts a second. */
+const rate = str('a rate like 100/s', (s) => parseRate(s) !== null);
+const ttl = int(1, 255, 'a TTL 1-255');
+/** Load keys every verb takes (docs/SCENARIO.md "Load"). */
+const load = {
+  interval: opt(duration),
+  rate: opt(rate),
+  duration: opt(positiveDuration),
+};
+
+/** count or duration, interval or rate: one of each at most. */
+function loadCheck(m: MapVal, path: string, report: Parameters<NonNullable<ObjectSchema['check']>>[2]): void {
+  for (const [a, b] of [
+    ['count', 'duration'],
+    ['interval', 'rate'],
+  ] as const) {
+    const e = entry(m, b);
+    if (e && get(m, a)) report(e.keyPos, `${path}.${b}`, `an entry takes ${a} or ${b}, not both`);
+  }
+}
+
+const from = oneOrList(nodeRef);
+
 const trafficSchema = byKey('a traffic entry', {
-  ping: obj('a ping entry', {
-    at: opt(duration),
-    from: req(nodeRef),
-    ping: req(target),
-    count: opt(int(1, 1_000_000, 'a count 1-1000000')),
-    interval: opt(duration),
-    size: opt(int(0, 65507, 'a payload size 0-65507')),
-  }),
-  tcp: obj('a tcp entry', {
-    at: opt(duration),
-    from: req(nodeRef),
-    tcp: req(hostPort),
-    send: opt(text),
-    sport: opt(port),
-    bind: opt(ipv4),
-    timeout: opt(positiveDuration),
-  }),
-  udp: obj('a udp entry', {
-    at: opt(duration),
-    from: req(nodeRef),
-    udp: req(hostPort),
-    send: opt(text),
-    sport: opt(port),
-    bind: opt(ipv4),
-    timeout: opt(positiveDuration),
-  }),
+  ping: obj(
+    'a ping entry',
+    {
+      at: opt(duration),
+      from: req(from),
+      ping: req(target),
+      count: opt(int(1, 1_000_000_000, 'a count 1-1000000000')),
+      ...load,
+      size: opt(int(0, 65507, 'a payload size 0-65507')),
+      ttl: opt(ttl),
+    },
+    loadCheck,
+  ),
+  tcp: obj(
+    'a tcp entry',
+    {
+      at: opt(duration),
+      from: req(from),
+      tcp: req(hostPort),
+      send: opt(payload),
+      expect: opt(size),
+      requests: opt(int(1, 1_000_000_000, 'a number of requests 1-1000000000')),
+      sport: opt(port),
+      bind: opt(ipv4),
+      timeout: opt(positiveDuration),
+      count: opt(int(1, 1_000_000_000, 'a count 1-1000000000')),
+      ...load,
+      ttl: opt(ttl),
+    },
+    (m, path, report) => {
+      loadCheck(m, path, report);
+      const n = get(m, 'count');
+      const sp = entry(m, 'sport');
+      if (sp && (get(m, 'duration') || (n?.kind === 'scalar' && n.value !== 1))) {
+        report(sp.keyPos, `${path}.sport`, 'sport with more than one connection: each connection needs its own port (EADDRINUSE); leave sport out');
+      }
+    },
+  ),
+  udp: obj(
+    'a udp entry',
+    {
+      at: opt(duration),
+      from: req(from),
+      udp: req(hostPort),
+      send: opt(payload),
+      sport: opt(port),
+      bind: opt(ipv4),
+      timeout: opt(positiveDuration),
+      count: opt(int(1, 1_000_000_000, 'a count 1-1000000000')),
+      ...load,
+      flows: opt(int(1, 28232, 'a number of flows 1-28232 (sockets, each its own ephemeral port)')),
+      ttl: opt(ttl),
+    },
+    (m, path, report) => {
+      loadCheck(m, path, report);
+      const sp = entry(m, 'sport');
+      const f = get(m, 'flows');
+      if (sp && f?.kind === 'scalar' && f.value !== 1) report(sp.keyPos, `${path}.sport`, 'sport with flows: each flow is its own socket and port; leave sport out');
+    },
+  ),
 });
 
 // ---- the file ------------------------------------------------------------------------------------------
@@ -326,7 +426,7 @@ export const scenarioSchema: Schema = obj('a scenario', {
   version: req(custom(['number', 'string'], 'version 1 (the only format version)', (v) => v === 1)),
   name: opt(str('a scenario name (letters, digits, ".", "-", "_"; not starting with ".")', isScenarioName)),
   seed: opt(int(0, 0xffffffff, 'a seed 0-4294967295')),
-  wires: opt(mapOf('a mapping of wire names to wires', wireNameProblem, obj('a wire', { latency: opt(duration) }))),
+  wires: opt(mapOf('a mapping of wire names to wires', wireNameProblem, obj('a wire', impairments, impairmentCheck))),
   hosts: req(mapOf('a mapping of host names to hosts', nodeNameProblem, hostSchema)),
   traffic: opt(listOf('a list of traffic entries', trafficSchema)),
   capture: opt(

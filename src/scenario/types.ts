@@ -15,6 +15,8 @@
 
 export type { CidrString, Ipv4String, MacString } from '../wire/addr.js';
 import type { CidrString, Ipv4String, MacString } from '../wire/addr.js';
+import type { Payload } from '../wire/payload.js';
+export type { Payload } from '../wire/payload.js';
 
 /**
  * Where something was written: 1-based line and column, and its key path. For a named element (host,
@@ -58,9 +60,27 @@ export interface CaptureSpec {
 
 export interface WireSpec {
   name: string;
-  /** One-way latency (key `latency`, a duration); default 0 = immediate. */
+  /** One-way latency (key `latency`, a duration) when it is the wire's only impairment: the frame
+   *  arrives that much later; default 0 = immediate. 0 when `netem` is set (the latency is there). */
   latencyNs: number;
+  /** netem on the egress of every NIC on the wire (both directions); null: a perfect wire. */
+  netem: NetemSpec | null;
   where: Where;
+}
+
+/** netem's parameters (tc qdisc … netem), see src/devices/netem.ts. */
+export interface NetemSpec {
+  latencyNs: number;
+  jitterNs: number;
+  /** Percentages 0-100. */
+  loss: number;
+  duplicate: number;
+  reorder: number;
+  corrupt: number;
+  /** Bits per second; 0: none. */
+  rateBps: number;
+  /** Queue length in packets; default 1000 (netem's). */
+  limit: number;
 }
 
 // ---- hosts ---------------------------------------------------------------------------------------
@@ -87,6 +107,8 @@ export interface InterfaceSpec {
   mac: MacString | null;
   /** Default 1500. */
   mtu: number;
+  /** netem on this interface's egress; null: none. */
+  netem: NetemSpec | null;
   /** TSO/GSO (and GRO) on, as Linux sets up a veth; false: `ethtool -K IF tso off gso off gro off`. */
   offload: boolean;
   where: Where;
@@ -141,7 +163,7 @@ export interface ServiceSpec {
   /** Default "0.0.0.0" (the wildcard). */
   bind: Ipv4String;
   /** Exactly one of `reply` and `echo` is given: reply is null when echo is true. */
-  reply: string | null;
+  reply: Payload | null;
   echo: boolean;
   reuseport: boolean;
   /** `forward: "IP:PORT"`: a userland relay (socat, docker-proxy) to this backend instead of an answer;
@@ -267,14 +289,16 @@ interface TrafficCommon {
   /** Where the entry is, and where its target (the value of ping/tcp/udp) is. */
   where: Where;
   targetWhere: Where;
+  /** Load: how many (pings, connections, datagrams), and the time between starts (from `interval`,
+   *  `rate` or, for `duration`, count = duration / interval). Default 1 and 1 s. */
+  count: number;
+  intervalNs: number;
+  /** `ttl`: IP TTL of what the entry sends (IP_TTL / ping -t); null: the default 64. */
+  ttl: number | null;
 }
 
 export interface PingSpec extends TrafficCommon {
   kind: 'ping';
-  /** Default 1. */
-  count: number;
-  /** Default 1s. */
-  intervalNs: number;
   /** ICMP payload bytes; default 56. */
   size: number;
 }
@@ -283,7 +307,11 @@ export interface TcpSpec extends TrafficCommon {
   kind: 'tcp';
   port: number;
   /** null: connect and close. */
-  send: string | null;
+  send: Payload | null;
+  /** `requests`: send/read this many times on one connection (keep-alive); default 1. */
+  requests: number;
+  /** `expect`: reply bytes per request; null: the described service's reply, else until the peer closes. */
+  expect: number | null;
   sport: number | null;
   bind: Ipv4String | null;
   /** Default 10s. */
@@ -294,7 +322,9 @@ export interface UdpSpec extends TrafficCommon {
   kind: 'udp';
   port: number;
   /** Default "" (an empty datagram). */
-  send: string;
+  send: Payload;
+  /** `flows`: the datagrams go round-robin over this many sockets (each its own port); default 1. */
+  flows: number;
   sport: number | null;
   bind: Ipv4String | null;
   /** Default 2s. */

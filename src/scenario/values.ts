@@ -159,6 +159,57 @@ export function isScenarioName(s: string): boolean {
   return /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(s) && s.length <= 128;
 }
 
+const SIZE_UNITS: Record<string, number> = { '': 1, B: 1, KB: 1e3, KiB: 1024, MB: 1e6, MiB: 1024 ** 2, GB: 1e9, GiB: 1024 ** 3 };
+
+/** A byte count: a number, or a number with B, KB, KiB, MB, MiB, GB or GiB ("1.5MB", "64 KiB");
+ *  decimal units are powers of 1000, binary ones of 1024 (as iperf and coreutils spell them). The
+ *  result must be a whole number of bytes; null otherwise. */
+export function parseSize(v: unknown): number | null {
+  if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? v : null;
+  if (typeof v !== 'string') return null;
+  const m = /^([0-9]+(?:\.[0-9]+)?) ?(B|KB|KiB|MB|MiB|GB|GiB)?$/.exec(v);
+  if (!m) return null;
+  const n = Number(m[1]) * SIZE_UNITS[m[2] ?? '']!;
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+/** Hex digits in pairs, optionally separated by spaces or colons ("deadbeef", "de ad be ef"); the
+ *  bytes as a lower-case hex string without separators, or null. */
+export function parseHex(s: string): string | null {
+  const h = s.replace(/[\s:]/g, '');
+  return /^(?:[0-9a-fA-F]{2})*$/.test(h) ? h.toLowerCase() : null;
+}
+
+/** "100/s", "0.5/s": starts a second, as a positive number; null otherwise. */
+export function parseRate(v: unknown): number | null {
+  if (typeof v !== 'string') return null;
+  const m = /^([0-9]+(?:\.[0-9]+)?)\/s$/.exec(v);
+  if (!m) return null;
+  const n = Number(m[1]);
+  return n > 0 && n <= 1e9 ? n : null;
+}
+
+/** A percentage 0-100: a number, or a string like "5%" or "0.5%"; null otherwise. */
+export function parsePercent(v: unknown): number | null {
+  let n: number;
+  if (typeof v === 'number') n = v;
+  else if (typeof v === 'string' && /^[0-9]+(?:\.[0-9]+)?%$/.test(v)) n = Number(v.slice(0, -1));
+  else return null;
+  return n >= 0 && n <= 100 ? n : null;
+}
+
+const RATE_UNITS: Record<string, number> = { bit: 1, kbit: 1e3, mbit: 1e6, gbit: 1e9, tbit: 1e12, bps: 8, kbps: 8e3, mbps: 8e6, gbps: 8e9 };
+
+/** A link rate as tc spells it: "100mbit", "1gbit", "500kbit", "8000bit" (bits per second, SI
+ *  prefixes) or "…bps" (bytes per second); bits per second, or null. */
+export function parseLinkRate(v: unknown): number | null {
+  if (typeof v !== 'string') return null;
+  const m = /^([0-9]+(?:\.[0-9]+)?)(bit|kbit|mbit|gbit|tbit|bps|kbps|mbps|gbps)$/.exec(v);
+  if (!m) return null;
+  const n = Math.round(Number(m[1]) * RATE_UNITS[m[2]!]!);
+  return n >= 8 && n <= 1e13 ? n : null;
+}
+
 // `docker run -p` in every form docker's CLI takes (go-connections nat.ParsePortSpec):
 //   CONTAINER_PORT[/PROTO]                      host port chosen by dockerd (0 here)
 //   HOST_PORT:CONTAINER_PORT[/PROTO]

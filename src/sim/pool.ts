@@ -63,6 +63,16 @@ export class PacketPool {
   inUse = 0;
   /** Times the pool grew. */
   grows = 0;
+  /** Packet identities for the per-packet trace (src/trace), null while no trace is recorded: a fresh
+   *  slot gets a new id, a clone keeps its original's (a flooded or unshared copy is the same packet
+   *  going on). The only cost when off is this null check in alloc and clone. */
+  ids: Int32Array | null = null;
+  private nextId = 0;
+
+  /** Start numbering packets (src/trace); slots allocated before keep id 0 ("from before the trace"). */
+  enableIds(): void {
+    if (this.ids === null) this.ids = new Int32Array(this.capacity);
+  }
 
   constructor(slots = 1024) {
     if (!Number.isInteger(slots) || slots < 1 || slots > MAX_POOL_SLOTS) {
@@ -108,6 +118,7 @@ export class PacketPool {
     this.len[slot] = 0;
     this.gsoSize[slot] = 0;
     this.inUse++;
+    if (this.ids !== null) this.ids[slot] = ++this.nextId;
     return slot;
   }
 
@@ -119,6 +130,7 @@ export class PacketPool {
     this.len[slot] = 0;
     this.gsoSize[slot] = 0;
     this.inUse++;
+    if (this.ids !== null) this.ids[slot] = ++this.nextId;
     return slot;
   }
 
@@ -162,6 +174,7 @@ export class PacketPool {
     const from = slot << SLOT_SHIFT;
     this.bytes.copyWithin(copy << SLOT_SHIFT, from, from + n);
     this.len[copy] = n;
+    if (this.ids !== null) this.ids[copy] = this.ids[slot]!;
     this.gsoSize[copy] = this.gsoSize[slot]!;
     return copy;
   }
@@ -249,5 +262,10 @@ export class PacketPool {
     this.refs = refs;
     this.cls = cls;
     this.capacity = units;
+    if (this.ids !== null) {
+      const ids = new Int32Array(units);
+      ids.set(this.ids);
+      this.ids = ids;
+    }
   }
 }

@@ -60,6 +60,8 @@ export interface ConnectOptions {
   /** Source port; default: an ephemeral port as __inet_hash_connect picks it. */
   sport?: number;
   reuseaddr?: boolean;
+  /** setsockopt(IP_TTL) before connect: the TTL of every packet, the SYN included; default 64. */
+  ttl?: number;
 }
 
 /** A listening socket. */
@@ -193,6 +195,7 @@ export class Tcp implements TransportProtocol, TcpOwner {
       sport = this.pickEphemeral(src, dst, dport);
     }
     const conn = new TcpConnection(this, src, sport, dst, dport, handlers);
+    if (opts.ttl !== undefined) conn.hdr.ttl = opts.ttl;
     if (unroutable) {
       this.ip.engine.after(0, () => {
         handlers.onError?.('unreachable', conn);

@@ -10,13 +10,15 @@
 import type { NetDevice } from '../devices/device.js';
 import type { AnnouncePlan, DhcpServerPlan, InterfacePlan, ServicePlan, SlirpPlan, TrafficPlan } from '../plan/plan.js';
 import { Ping } from '../sockets/ping.js';
-import type { TcpConnection } from '../sockets/tcp.js';
+import { payloadBytes } from '../wire/payload.js';
 import { formatIpv4, parseIpv4, parseMac } from '../wire/addr.js';
 import { Slirp, SlirpTap } from '../vm/slirp/slirp.js';
 import { DhcpServer } from '../vm/dhcp-server.js';
 import { DhcpClient } from '../vm/dhcp-client.js';
 import { CAPTURE_EPOCH_SEC } from './captures.js';
+import { runTcp, runUdp } from './clients.js';
 import { startRelay } from './relay.js';
+import { tcpService } from './tcp-apps.js';
 import type { Namespace, World } from './world.js';
 
 export interface TrafficOutcome {
@@ -26,15 +28,6 @@ export interface TrafficOutcome {
   /** 'ok' or what went wrong (refused, timeout, reset, unreachable, no reply). */
   result: string;
   detail: string;
-}
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: false });
-
-/** `N bytes "text…"`: the length and a printable start of a reply, for the run summary. */
-function preview(b: Uint8Array): string {
-  const text = decoder.decode(b.subarray(0, 40)).replace(/[^\x20-\x7e]/g, (c) => (c === '\r' ? '\\r' : c === '\n' ? '\\n' : '.'));
-  return `${b.length} bytes "${text}${b.length > 40 ? '…' : ''}"`;
 }
 
 export class Apps {
@@ -47,17 +40,13 @@ export class Apps {
       startRelay(ns, svc);
       return;
     }
-    const answer = (data: Uint8Array): Uint8Array => (svc.echo ? data : encoder.encode(svc.reply ?? ''));
     if (svc.proto === 'udp') {
-      ns.host.udp.bind({ addr: svc.bind, port: svc.port, reuseport: svc.reuseport }, (data, _from, _port, reply) => reply(answer(data)));
+      // A datagram is at most 65507 bytes (the loader refuses more), so the reply is held whole.
+      const reply = payloadBytes(svc.reply ?? '');
+      ns.host.udp.bind({ addr: svc.bind, port: svc.port, reuseport: svc.reuseport }, (data, _from, _port, answer) => answer(svc.echo ? data : reply));
       return;
     }
-    ns.tcp.listen({ addr: parseIpv4(svc.bind), port: svc.port, reuseport: svc.reuseport }, (conn: TcpConnection) => {
-      conn.handlers = {
-        onData: (bytes, c) => c.send(answer(bytes)),
-        onPeerClose: (c) => c.close(),
-      };
-    });
+    tcpService(this.world.engine, ns.tcp, { addr: parseIpv4(svc.bind), port: svc.port, reuseport: svc.reuseport, reply: svc.reply, echo: svc.echo });
   }
 
   announce(ns: Namespace, a: AnnouncePlan): void {
@@ -121,7 +110,7 @@ export class Apps {
     switch (t.kind) {
       case 'ping': {
         const what = `ping ${t.dst}`;
-        const p = new Ping(ns.host, { dst: t.dst, count: t.count, intervalNs: t.intervalNs, size: t.size, epochSec: CAPTURE_EPOCH_SEC });
+        const p = new Ping(ns.host, { dst: t.dst, count: t.count, intervalNs: t.intervalNs, size: t.size, epochSec: CAPTURE_EPOCH_SEC, ttl: t.ttl ?? undefined });
         p.onDone = () => {
           const loss = p.transmitted === 0 ? 100 : Math.round((100 * (p.transmitted - p.received)) / p.transmitted);
           if (p.sendFailures > 0 && p.sendFailures === p.transmitted) this.record(t, what, 'unreachable', 'connect: Network is unreachable');
@@ -130,63 +119,12 @@ export class Apps {
         p.start();
         return;
       }
-      case 'udp': {
-        const what = `udp ${t.dst}:${t.dport}`;
-        let answered = false;
-        const sock = ns.host.udp.send({
-          src: t.bind,
-          sport: t.sport,
-          dst: t.dst,
-          dport: t.dport,
-          data: t.send,
-          onDatagram: (data) => {
-            if (answered) return;
-            answered = true;
-            this.record(t, what, 'ok', `reply ${preview(data)}`);
-            sock.close();
-          },
-        });
-        this.world.engine.after(t.timeoutNs, () => {
-          if (answered) return;
-          answered = true;
-          const err = sock.errors.length > 0 ? sock.errors[sock.errors.length - 1] : null;
-          this.record(t, what, err === 'ECONNREFUSED' ? 'refused' : err ? 'unreachable' : 'no reply', err ?? `no reply within ${t.timeoutNs / 1e9} s`);
-          sock.close();
-        });
+      case 'udp':
+        runUdp(this.world, ns, t, (o) => this.record(t, `udp ${t.dst}:${t.dport}`, o.result, o.detail));
         return;
-      }
-      case 'tcp': {
-        const what = `tcp ${t.dst}:${t.dport}`;
-        let finished = false;
-        const finish = (result: string, detail: string) => {
-          if (finished) return;
-          finished = true;
-          this.record(t, what, result, detail);
-        };
-        const conn = ns.tcp.connect(
-          { dst: parseIpv4(t.dst), dport: t.dport, src: t.bind ? parseIpv4(t.bind) : undefined, sport: t.sport ?? undefined },
-          {
-            onConnect: (c) => {
-              if (t.send === null) {
-                finish('ok', 'connected');
-                c.close();
-              } else c.send(encoder.encode(t.send));
-            },
-            onData: (bytes, c) => {
-              finish('ok', `reply ${preview(bytes)}`);
-              c.close();
-            },
-            onPeerClose: (c) => c.close(),
-            onError: (reason) => finish(reason, reason === 'timeout' ? `no answer within ${t.timeoutNs / 1e9} s` : reason),
-          },
-        );
-        this.world.engine.after(t.timeoutNs, () => {
-          if (finished) return;
-          finish('timeout', `no ${conn.state === 'SYN_SENT' ? 'connection' : 'reply'} within ${t.timeoutNs / 1e9} s`);
-          conn.close();
-        });
+      case 'tcp':
+        runTcp(this.world, ns, t, (o) => this.record(t, `tcp ${t.dst}:${t.dport}`, o.result, o.detail));
         return;
-      }
     }
   }
 

@@ -35,8 +35,21 @@ class CountingTap implements CaptureTap {
   }
 }
 
+/** A pcapng record held back so the trace can still comment on it (see CaptureSet.annotations). */
+interface PendingRecord {
+  dev: NetDevice;
+  ifIndex: number;
+  timeNs: number;
+  bytes: Uint8Array;
+  direction: 'in' | 'out';
+  comment: string | null;
+}
+
 export class CaptureSet {
   private readonly entries: Entry[] = [];
+  /** With annotations on: the last pcapng record, written when the next one comes or at close. */
+  private annotating = false;
+  private pending: PendingRecord | null = null;
   private pcapng: PcapngWriter | null = null;
   private pcapngSink: MemorySink | FileSink | null = null;
   private closed = false;
@@ -74,7 +87,14 @@ export class CaptureSet {
     if (this.mode === 'pcapng-file') {
       const ifIndex = this.pcapng!.addInterface({ name });
       const w = this.pcapng!;
-      inner = { frame: (t, b, o, l, d) => w.packet(ifIndex, t, b, o, l, null, d) };
+      if (this.annotating) {
+        inner = {
+          frame: (t, b, o, l, d) => {
+            this.flushPending();
+            this.pending = { dev, ifIndex, timeNs: t, bytes: b.slice(o, o + l), direction: d, comment: null };
+          },
+        };
+      } else inner = { frame: (t, b, o, l, d) => w.packet(ifIndex, t, b, o, l, null, d) };
     } else {
       let sink: MemorySink | FileSink;
       if (this.mode === 'memory') {
@@ -91,9 +111,37 @@ export class CaptureSet {
     this.entries.push(entry);
   }
 
+  /** pcapng only, before interfaces are attached: each record is held until the next one so that
+   *  `annotate` can give it an opt_comment (the per-packet trace says there what the packet met:
+   *  a NAT rewrite, the rule that decided, a drop right after this capture point). */
+  enableAnnotations(): void {
+    if (this.mode !== 'pcapng-file') return;
+    if (this.entries.length !== 0) throw new Error('enableAnnotations before attaching interfaces');
+    this.annotating = true;
+  }
+
+  get annotations(): boolean {
+    return this.annotating;
+  }
+
+  /** Adds `text` to the comment of the frame just captured on `dev`, if that is the last record. */
+  annotate(dev: NetDevice, text: string): void {
+    const p = this.pending;
+    if (p === null || p.dev !== dev) return;
+    p.comment = p.comment === null ? text : `${p.comment}; ${text}`;
+  }
+
+  private flushPending(): void {
+    const p = this.pending;
+    if (p === null) return;
+    this.pending = null;
+    this.pcapng!.packet(p.ifIndex, p.timeNs, p.bytes, 0, p.bytes.length, p.comment, p.direction);
+  }
+
   /** Finishes every file (renaming `.partial` to the final name). */
   close(): void {
     if (this.closed) return;
+    if (this.annotating) this.flushPending();
     this.closed = true;
     for (const e of this.entries) {
       if (this.unused(e)) e.writer?.abort();

@@ -11,6 +11,7 @@
 //   w.run();
 
 import { Bridge, Loopback, Macvlan, Nic, Veth, Wire, type NetDevice } from '../devices/index.js';
+import { Netem } from '../devices/netem.js';
 import { Netfilter, type ConnectionNote } from '../netfilter/netfilter.js';
 import { natAllowsRedirect } from '../netfilter/redirect.js';
 import { trafficEndNs, type InterfacePlan, type NamespacePlan, type RoutePlan, type WorldPlan } from '../plan/plan.js';
@@ -23,6 +24,7 @@ import { Host } from '../stack/host.js';
 import { parseIpv4, parseMac } from '../wire/addr.js';
 import { Apps, type TrafficOutcome } from './apps.js';
 import type { CaptureSet } from './captures.js';
+import { TraceRecorder, type RecorderOptions } from '../trace/recorder.js';
 
 /** How long a run may go on after its last traffic entry should have ended: a safety net against
  *  timers that re-arm for ever, far beyond anything Linux keeps running after a conversation
@@ -165,6 +167,18 @@ export class World {
   }
 
   /** Capture every listed interface (`<ns>/<ifname>` → capture name) into `set`. */
+  /** Record the per-packet trace of this run (src/trace): every device, every netfilter hook. Call
+   *  after the world is built, before it runs. Off unless called; costs nothing then. */
+  trace(opts: RecorderOptions = {}): TraceRecorder {
+    const rec = new TraceRecorder(this.engine, opts);
+    for (const ns of this.namespaces.values()) {
+      const t = rec.forNamespace(ns.name);
+      ns.netfilter.tracer = t;
+      for (const dev of ns.order) dev.trace = t;
+    }
+    return rec;
+  }
+
   capture(set: CaptureSet, which: { ns: string; ifname: string; captureName: string; ifUsed?: boolean }[]): void {
     this.captures = set;
     for (const c of which) set.attach(c.captureName, this.ns(c.ns).device(c.ifname), c.ifUsed === true);
@@ -209,6 +223,11 @@ export class World {
       if (s.outNoRoutes) drops.push({ where: ns.name, count: s.outNoRoutes, why: 'no route to host' });
       if (s.inAddrErrors) drops.push({ where: ns.name, count: s.inAddrErrors, why: 'not for this host and forwarding off' });
       for (const dev of ns.order) if (dev.drops) drops.push({ where: `${ns.name}.${dev.name}`, count: dev.drops, why: 'device down or no carrier' });
+      for (const dev of ns.order) {
+        if (!(dev.qdisc instanceof Netem)) continue;
+        if (dev.qdisc.lost) drops.push({ where: `${ns.name}.${dev.name}`, count: dev.qdisc.lost, why: 'netem loss' });
+        if (dev.qdisc.overLimit) drops.push({ where: `${ns.name}.${dev.name}`, count: dev.qdisc.overLimit, why: `netem queue full (limit ${dev.qdisc.config.limit})` });
+      }
     }
     const unfinished = (this.plan?.traffic.length ?? 0) - this.apps.outcomes.length;
     const notes: string[] = [];
@@ -295,7 +314,9 @@ export class World {
       case 'nic': {
         const wire = this.wires.get(iface.wire);
         if (!wire) throw new Error(`plan: ${nsp.name}.${iface.name} is on unknown wire ${iface.wire}`);
-        ns.nic(iface.name, wire, o);
+        const nic = ns.nic(iface.name, wire, o);
+        // tc qdisc add dev IF root netem …: its own random stream, from the seed and its name
+        if (iface.netem) nic.qdisc = new Netem(nic, iface.netem, this.engine.rng.fork(`netem:${nsp.name}.${iface.name}`), nic.xmitNow);
         return true;
       }
       case 'bridge':

@@ -76,10 +76,10 @@ traffic:
   - { at: 0ms, from: r, ping: 198.51.100.9 }
 `);
     expect(p.traffic).toEqual([
-      { kind: 'ping', atNs: 1e6, node: 'inside', ns: 'inside', dst: '192.0.2.7', count: 3, intervalNs: 2e8, size: 100 },
-      { kind: 'tcp', atNs: 0, node: 'inside', ns: 'inside', dst: '10.0.0.1', dport: 22, send: 'x', sport: 4000, bind: null, timeoutNs: 3e9 },
-      { kind: 'udp', atNs: 0, node: 'outside', ns: 'outside', dst: '10.0.0.2', dport: 53, send: 'q', sport: null, bind: null, timeoutNs: 2e9 },
-      { kind: 'ping', atNs: 0, node: 'r', ns: 'r', dst: '198.51.100.9', count: 1, intervalNs: 1e9, size: 56 },
+      { kind: 'ping', atNs: 1e6, node: 'inside', ns: 'inside', dst: '192.0.2.7', count: 3, intervalNs: 2e8, size: 100, ttl: null },
+      { kind: 'tcp', atNs: 0, node: 'inside', ns: 'inside', dst: '10.0.0.1', dport: 22, send: 'x', requests: 1, expectBytes: null, sport: 4000, bind: null, timeoutNs: 3e9, count: 1, intervalNs: 1e9, ttl: null },
+      { kind: 'udp', atNs: 0, node: 'outside', ns: 'outside', dst: '10.0.0.2', dport: 53, send: 'q', flows: 1, sport: null, bind: null, timeoutNs: 2e9, count: 1, intervalNs: 1e9, ttl: null },
+      { kind: 'ping', atNs: 0, node: 'r', ns: 'r', dst: '198.51.100.9', count: 1, intervalNs: 1e9, size: 56, ttl: null },
     ]);
   });
 

@@ -45,11 +45,11 @@ describe('the SCENARIO.md complete example', () => {
       version: 1,
       name: 'docker-bridge-nat',
       seed: 1,
-      wires: [{ name: 'wan', latencyNs: 0 }],
+      wires: [{ name: 'wan', latencyNs: 0, netem: null }],
       hosts: [
         {
           name: 'server',
-          interfaces: [{ name: 'eth0', wire: 'wan', ip: ['192.0.2.1/24'], mac: '02:00:00:00:00:01', mtu: 1500, offload: true }],
+          interfaces: [{ name: 'eth0', wire: 'wan', ip: ['192.0.2.1/24'], mac: '02:00:00:00:00:01', mtu: 1500, offload: true, netem: null }],
           routes: [],
           forward: false,
           nat: [],
@@ -62,7 +62,7 @@ describe('the SCENARIO.md complete example', () => {
         },
         {
           name: 'dh',
-          interfaces: [{ name: 'eth0', wire: 'wan', ip: ['192.0.2.10/24'], mac: '02:00:00:00:00:10', mtu: 1500, offload: true }],
+          interfaces: [{ name: 'eth0', wire: 'wan', ip: ['192.0.2.10/24'], mac: '02:00:00:00:00:10', mtu: 1500, offload: true, netem: null }],
           routes: [{ to: 'default', via: '192.0.2.1', dev: null }],
           forward: true,
           nat: [],
@@ -76,7 +76,7 @@ describe('the SCENARIO.md complete example', () => {
         },
       ],
       traffic: [
-        { kind: 'ping', index: 0, atNs: 0, from: 'web', target: { kind: 'ip', ip: '192.0.2.1' }, count: 1, intervalNs: 1e9, size: 56 },
+        { kind: 'ping', index: 0, atNs: 0, from: 'web', target: { kind: 'ip', ip: '192.0.2.1' }, count: 1, intervalNs: 1e9, size: 56, ttl: null },
         {
           kind: 'tcp',
           index: 1,
@@ -85,6 +85,11 @@ describe('the SCENARIO.md complete example', () => {
           target: { kind: 'ip', ip: '192.0.2.1' },
           port: 80,
           send: 'GET / HTTP/1.0\r\n\r\n',
+          requests: 1,
+          expect: null,
+          count: 1,
+          intervalNs: 1e9,
+          ttl: null,
           sport: null,
           bind: null,
           timeoutNs: 10e9,
@@ -97,6 +102,10 @@ describe('the SCENARIO.md complete example', () => {
           target: { kind: 'ip', ip: '192.0.2.1' },
           port: 7,
           send: 'ping',
+          flows: 1,
+          count: 1,
+          intervalNs: 1e9,
+          ttl: null,
           sport: null,
           bind: null,
           timeoutNs: 2e9,
@@ -141,7 +150,7 @@ describe('the real-capture fixtures', () => {
     expect(strip(s.traffic)).toEqual(shape<TrafficSpec[]>([
       {
         kind: 'tcp', index: 0, atNs: 0, from: 'ct1', target: { kind: 'ip', ip: '172.17.0.3' }, port: 8000,
-        send: GET, sport: null, bind: null, timeoutNs: 10e9,
+        send: GET, requests: 1, expect: null, count: 1, intervalNs: 1e9, ttl: null, sport: null, bind: null, timeoutNs: 10e9,
       },
     ]));
   });
@@ -282,14 +291,14 @@ traffic:
       { hostIp: '127.0.0.1', hostPort: 5354, containerPort: 53, proto: 'udp' },
     ]);
     expect(strip(s.traffic)).toEqual([
-      { kind: 'ping', index: 0, atNs: 1.5e9, from: 'db', target: { kind: 'node', node: 'web' }, count: 3, intervalNs: 200e6, size: 1400 },
+      { kind: 'ping', index: 0, atNs: 1.5e9, from: 'db', target: { kind: 'node', node: 'web' }, count: 3, intervalNs: 200e6, size: 1400, ttl: null },
       {
         kind: 'tcp', index: 1, atNs: 250e3, from: 'r', target: { kind: 'node', node: 'db' }, port: 5432,
-        send: null, sport: 40000, bind: '10.0.0.1', timeoutNs: 3e9,
+        send: null, requests: 1, expect: null, count: 1, intervalNs: 1e9, ttl: null, sport: 40000, bind: '10.0.0.1', timeoutNs: 3e9,
       },
       {
         kind: 'udp', index: 2, atNs: 0, from: 'vm1', target: { kind: 'ip', ip: '192.0.2.1' }, port: 53,
-        send: '', sport: null, bind: null, timeoutNs: 2e9,
+        send: '', flows: 1, count: 1, intervalNs: 1e9, ttl: null, sport: null, bind: null, timeoutNs: 2e9,
       },
     ]);
   });

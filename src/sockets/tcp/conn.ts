@@ -67,6 +67,9 @@ export interface TcpHandlers {
   /** The connection is finished for the application (closed, TIME_WAIT entered, reset or failed). */
   onClose?(conn: TcpConnection): void;
   onError?(reason: TcpErrorReason, conn: TcpConnection): void;
+  /** Acknowledged bytes left the send buffer (sk_write_space): a writer waiting for room may write
+   *  again. Called from inside ACK processing: schedule the write, do not send from here. */
+  onAcked?(conn: TcpConnection): void;
 }
 
 /** What a connection needs from the Tcp that owns it. */

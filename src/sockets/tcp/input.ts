@@ -266,6 +266,7 @@ function ackAdvance(c: TcpConnection, seg: Segment): void {
     c.snd.bufLen -= drop;
     c.snd.bufSeq = upto;
     if (c.snd.bufLen === 0) c.snd.bufStart = 0;
+    c.handlers.onAcked?.(c);
   }
   c.snd.una = ack;
   c.retransmits = 0;
