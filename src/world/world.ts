@@ -275,7 +275,10 @@ export class World {
     const w = new World({ seed: plan.seed, poolSlots: opts.poolSlots });
     w.plan = plan;
     for (const wire of plan.wires) w.wire(wire.name, wire.latencyNs);
-    for (const nsp of plan.namespaces) w.namespace(nsp.name, { forward: nsp.forward });
+    for (const nsp of plan.namespaces) {
+      // Linux's TCP hands down GSO super-frames (src/sockets/tcp/tso.ts); devices without offloads cut them
+      w.namespace(nsp.name, { forward: nsp.forward }).tcp.gso = true;
+    }
 
     // Devices, in an order that has every bridge, veth peer and macvlan parent ready when needed.
     const made = new Set<string>();
