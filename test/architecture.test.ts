@@ -21,7 +21,6 @@ const OVERSIZE_CEILING: Record<string, number> = {
   'src/netfilter/conntrack.ts': 740,
   'src/netfilter/netfilter.ts': 675,
   'src/scenario/build.ts': 670,
-  'src/capture/print.ts': 651,
   'src/vm/slirp/slirp.ts': 631,
 };
 

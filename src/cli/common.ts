@@ -11,11 +11,26 @@ import { RealRunError } from '../real/run.js';
 import { ScenarioError } from '../scenario/errors.js';
 import { loadScenarioFile, parseScenario } from '../scenario/load.js';
 import { WireError } from '../wire/errors.js';
+import { LimitError } from '../sim/limit.js';
 import { BUILTIN_EXAMPLE, BUILTIN_EXAMPLE_NAME } from '../scenario/example.js';
 
 /** An error whose message is for the user as it stands. */
 export class UsageError extends Error {
   override name = 'UsageError';
+}
+
+/** A run stopped by a signal: exit 128 + the signal's number, as a shell reports a killed program. */
+export class Interrupted extends Error {
+  override name = 'Interrupted';
+  constructor(
+    readonly signal: 'SIGINT' | 'SIGTERM',
+    where: string,
+  ) {
+    super(`interrupted (${signal}): nothing written to ${where}`);
+  }
+  get exitCode(): number {
+    return this.signal === 'SIGINT' ? 130 : 143;
+  }
 }
 
 /** Exit code for bad input (a scenario, a capture file, arguments) and for a missing prerequisite. */
@@ -27,7 +42,8 @@ export function isUserError(err: unknown): err is Error {
     err instanceof CaptureError ||
     err instanceof WireError ||
     err instanceof RealRunError ||
-    err instanceof UsageError
+    err instanceof UsageError ||
+    err instanceof LimitError
   );
 }
 
@@ -37,6 +53,10 @@ export async function guard(body: () => Promise<void> | void): Promise<void> {
   try {
     await body();
   } catch (err) {
+    if (err instanceof Interrupted) {
+      process.stderr.write(`wirebox: ${err.message}\n`);
+      process.exit(err.exitCode);
+    }
     if (isUserError(err)) {
       process.stderr.write(`wirebox: ${err.message}\n`);
       process.exit(EXIT_BAD_INPUT);

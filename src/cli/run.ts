@@ -2,15 +2,16 @@
 // interface; `wirebox show FILE` — the hosts' state after the run, as the Linux tools print it.
 
 import type { Command } from 'commander';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { ROLES_FILE, rolesJson } from '../plan/roles.js';
 import { World, type RunSummary } from '../world/world.js';
 import { CaptureSet } from '../world/captures.js';
 import { formatWorldState } from '../world/show.js';
 import type { WorldPlan } from '../plan/plan.js';
-import { UsageError, collect, guard, loadPlan } from './common.js';
+import { Interrupted, UsageError, collect, guard, loadPlan } from './common.js';
 import { Progress } from './progress.js';
+import { OutputFolder } from './output.js';
 
 export interface RunOptions {
   out: string;
@@ -23,36 +24,138 @@ export interface RunOptions {
   capture?: string[];
 }
 
+function parseCount(flag: string, s: string | undefined): number | undefined {
+  if (s === undefined) return undefined;
+  if (!/^[1-9]\d{0,15}$/.test(s)) throw new UsageError(`${flag}: expected a whole number above 0, got "${s}"`);
+  return Number(s);
+}
+
 function parseSeed(s: string | undefined): number | undefined {
   if (s === undefined) return undefined;
   if (!/^\d+$/.test(s) || Number(s) > 0xffffffff) throw new UsageError(`--seed: expected a whole number from 0 to 4294967295, got "${s}"`);
   return Number(s);
 }
 
-/** Emulates `plan` into `outDir`; on any failure removes every file it started. */
-export function runPlan(plan: WorldPlan, outDir: string, opts: { pcapng?: boolean; comments?: boolean; nsPrecision?: boolean; progress?: Progress | null }): { world: World; summary: RunSummary; files: string[] } {
-  if (existsSync(outDir) && !statSync(outDir).isDirectory()) throw new UsageError(`--out ${outDir}: exists and is not a folder`);
-  const world = World.fromPlan(plan);
-  mkdirSync(outDir, { recursive: true });
-  const set = opts.pcapng ? CaptureSet.pcapngFile(outDir, plan.name) : CaptureSet.files(outDir, opts.nsPrecision ? 'ns' : 'us');
+/** Largest number of frames a run captures by default (`--max-frames`): some hours of a busy link,
+ *  tens of gigabytes of pcap; a scenario that goes past it is almost surely not what was meant. */
+export const DEFAULT_MAX_FRAMES = 100_000_000;
+
+export interface RunPlanOptions {
+  pcapng?: boolean;
+  comments?: boolean;
+  nsPrecision?: boolean;
+  progress?: Progress | null;
+  maxFrames?: number;
+  /** Asked between slices of the run; a reason stops it (nothing is left in the output folder). */
+  interrupted?: () => Error | null;
+}
+
+/** Emulates `plan` into `outDir` through a staging folder (./output.ts): on success the captures are put
+ *  in place and listed in the folder's manifest; on any failure nothing is left. */
+export function runPlan(plan: WorldPlan, outDir: string, opts: RunPlanOptions): { world: World; summary: RunSummary; files: string[] } {
+  const r = startRun(plan, outDir, opts);
   try {
+    return r.commit(r.world.run(undefined, r.onProgress));
+  } catch (err) {
+    r.abort();
+    throw err;
+  } finally {
+    opts.progress?.done();
+  }
+}
+
+/** runPlan, giving the event loop a turn every 50 ms so that `opts.interrupted` (a signal) can stop the
+ *  run; stopped, it leaves nothing in the output folder. Same events, same bytes as runPlan. */
+export async function runPlanAsync(plan: WorldPlan, outDir: string, opts: RunPlanOptions): Promise<{ world: World; summary: RunSummary; files: string[] }> {
+  const r = startRun(plan, outDir, opts);
+  try {
+    return r.commit(await r.world.runAsync(undefined, r.onProgress, opts.interrupted));
+  } catch (err) {
+    r.abort();
+    throw err;
+  } finally {
+    opts.progress?.done();
+  }
+}
+
+function startRun(plan: WorldPlan, outDir: string, opts: RunPlanOptions) {
+  const folder = OutputFolder.prepare(outDir);
+  let set: CaptureSet | null = null;
+  const abort = () => {
+    set?.abort();
+    folder.discard();
+  };
+  try {
+    const world = World.fromPlan(plan);
+    set = opts.pcapng ? CaptureSet.pcapngFile(folder.staging, plan.name) : CaptureSet.files(folder.staging, opts.nsPrecision ? 'ns' : 'us');
+    set.maxFrames(opts.maxFrames ?? DEFAULT_MAX_FRAMES);
     if (opts.pcapng && opts.comments !== false) {
       // frame comments from the per-packet trace: what each frame met (NAT, the rule that decided, a drop)
-      set.enableAnnotations();
-      world.trace({ keepEvents: false }).annotator = (dev, text) => set.annotate(dev, text);
+      const annotated = set;
+      annotated.enableAnnotations();
+      world.trace({ keepEvents: false }).annotator = (dev, text) => annotated.annotate(dev, text);
     }
     world.capture(set, World.planCaptures(plan));
     const p = opts.progress ?? null;
     if (p) p.start(Math.max(world.trafficEndNs(), 1e9));
-    const summary = world.run(undefined, p ? (now) => p.update(now) : undefined);
-    p?.done();
-    // what each capture is (node, veth peer, bridge ports), for `compare` across seeds (src/plan/roles.ts)
-    writeFileSync(join(outDir, ROLES_FILE), rolesJson(plan));
-    return { world, summary, files: set.paths() };
+    const captures = set;
+    return {
+      world,
+      onProgress: p ? (now: number) => p.update(now) : undefined,
+      commit: (summary: RunSummary) => {
+        // what each capture is (node, veth peer, bridge ports), for `compare` across seeds (src/plan/roles.ts)
+        const roles = join(folder.staging, ROLES_FILE);
+        writeFileSync(roles, rolesJson(plan));
+        const files = folder.commit([...captures.paths(), roles]).filter((f) => basename(f) !== ROLES_FILE);
+        return { world, summary, files };
+      },
+      abort,
+    };
   } catch (err) {
-    set.abort();
+    abort();
     throw err;
   }
+}
+
+/** Handlers for SIGINT and SIGTERM for the length of a run: the first asks the run to stop at its next
+ *  turn (it then removes its staging folder); a second one exits at once (`onForce` cleans up). */
+export function catchSignals(): { interrupted: () => 'SIGINT' | 'SIGTERM' | null; release: () => void } {
+  let got: 'SIGINT' | 'SIGTERM' | null = null;
+  const handler = (sig: 'SIGINT' | 'SIGTERM') => {
+    // The second one: exit now; OutputFolder's exit hook still removes the staging folder.
+    if (got !== null) process.exit(sig === 'SIGINT' ? 130 : 143);
+    got = sig;
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    interrupted: () => got,
+    release: () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
+}
+
+/** Two NICs with one address on one wire: Linux accepts it (no duplicate address detection for IPv4
+ *  unless a tool runs arping -D), both answer ARP and a peer keeps the first answer (the second comes
+ *  within neighbour locktime, 1 s); a user almost surely did not mean it, so the summary warns. */
+export function duplicateAddresses(plan: WorldPlan): string[] {
+  const seen = new Map<string, string>();
+  const out: string[] = [];
+  for (const ns of plan.namespaces) {
+    for (const i of ns.interfaces) {
+      if (i.kind !== 'nic') continue;
+      for (const a of i.addrs) {
+        const key = `${i.wire} ${a.split('/')[0]}`;
+        const other = seen.get(key);
+        const here = `${ns.name}.${i.name}`;
+        if (other === undefined) seen.set(key, here);
+        else out.push(`${a.split('/')[0]} is on both ${other} and ${here}, on wire ${i.wire}: both answer ARP for it and a peer keeps whichever answer comes first`);
+      }
+    }
+  }
+  return out;
 }
 
 export function formatSummary(plan: WorldPlan, s: RunSummary, files: string[]): string {
@@ -75,6 +178,7 @@ export function formatSummary(plan: WorldPlan, s: RunSummary, files: string[]): 
     for (const d of s.drops) lines.push(`  ${d.where}: ${d.count} × ${d.why}`);
   }
   for (const n of s.notes) lines.push(`note: ${n}`);
+  for (const w of duplicateAddresses(plan)) lines.push(`warning: ${w}`);
   lines.push(`wrote ${files.length} file${files.length === 1 ? '' : 's'}${files.length ? ': ' + files.join(', ') : ''}`);
   return lines.join('\n') + '\n';
 }
@@ -91,12 +195,29 @@ export function register(program: Command): void {
     .option('--capture <glob>', 'capture only interfaces matching GLOB (<node>.<interface>, * and ?; repeatable; replaces the file\'s capture.interfaces)', collect)
     .option('--ns', 'nanosecond timestamps in pcap files (default microseconds, as tcpdump)')
     .option('-q, --quiet', 'print nothing on success')
-    .action((file: string | undefined, opts: RunOptions & { ns?: boolean }) =>
-      guard(() => {
+    .option('--max-frames <n>', `stop with an error once more than this many frames are captured (default ${DEFAULT_MAX_FRAMES})`)
+    .action((file: string | undefined, opts: RunOptions & { ns?: boolean; maxFrames?: string }) =>
+      guard(async () => {
         const plan = loadPlan(file, parseSeed(opts.seed), opts.capture);
+        const maxFrames = parseCount('--max-frames', opts.maxFrames);
         const progress = process.stderr.isTTY && !opts.quiet ? new Progress(process.stderr) : null;
-        const { summary, files } = runPlan(plan, opts.out, { pcapng: opts.pcapng, comments: opts.comments, nsPrecision: opts.ns, progress });
-        if (!opts.quiet) process.stdout.write(formatSummary(plan, summary, files));
+        const signals = catchSignals();
+        try {
+          const { summary, files } = await runPlanAsync(plan, opts.out, {
+            pcapng: opts.pcapng,
+            comments: opts.comments,
+            nsPrecision: opts.ns,
+            progress,
+            maxFrames,
+            interrupted: () => {
+              const sig = signals.interrupted();
+              return sig === null ? null : new Interrupted(sig, opts.out);
+            },
+          });
+          if (!opts.quiet) process.stdout.write(formatSummary(plan, summary, files));
+        } finally {
+          signals.release();
+        }
       }),
     );
 

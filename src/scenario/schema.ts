@@ -7,6 +7,7 @@
 // Cross-key rules of one mapping go in an object's `check`; rules that span the file are in ./build.ts.
 
 import type { MapVal, Pos, Val } from './tree.js';
+import { rangeProblem } from './values.js';
 
 export type ScalarType = 'string' | 'number' | 'boolean';
 
@@ -99,11 +100,16 @@ export function str(expect: string, test?: (s: string) => boolean, problem?: (s:
 }
 
 export function int(min: number, max: number, expect?: string): ScalarSchema {
+  const e = expect ?? `an integer ${min}-${max}`;
   return {
     t: 'scalar',
     types: ['number'],
-    expect: expect ?? `an integer ${min}-${max}`,
-    test: (v) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max,
+    expect: e,
+    // Out of range or not whole: its own message, naming the bound ("got 70000 (too large: at most 65535)").
+    problem: (v) => {
+      const p = rangeProblem(v as number, min, max);
+      return p === null ? null : `expected ${e}, got ${v} (${p})`;
+    },
   };
 }
 
@@ -121,6 +127,14 @@ export function oneOf(values: (string | number)[]): ScalarSchema {
 
 export function custom(types: ScalarType[], expect: string, test: (v: string | number | boolean) => boolean): ScalarSchema {
   return { t: 'scalar', types, expect, test };
+}
+
+/** `s`, but a value its test refuses gets `why`'s message when `why` can say more than "expected …"
+ *  (a duration too long, a prefix length above 32). */
+export function explained(s: ScalarSchema, why: (v: string | number | boolean) => string | null): ScalarSchema {
+  const test = s.test ?? (() => true);
+  const problem = s.problem ?? (() => null);
+  return { ...s, test: (v) => test(v) || why(v) !== null, problem: (v) => (test(v) ? problem(v) : why(v)) };
 }
 
 export function scalarOrMap(scalar: ScalarSchema, map: Schema): ScalarOrMapSchema {
@@ -158,8 +172,15 @@ export function describeVal(v: Val): string {
   if (v.kind === 'map') return 'a mapping';
   if (v.kind === 'seq') return 'a list';
   if (v.value === null) return 'nothing (null)';
-  if (typeof v.value === 'string') return JSON.stringify(v.value);
+  if (typeof v.value === 'string') return quoteShort(v.value);
   return String(v.value);
+}
+
+/** A string quoted for a message, cut to its first 60 characters: an error must stay one readable
+ *  line even when the value is a pasted blob. */
+export function quoteShort(s: string): string {
+  if (s.length <= 60) return JSON.stringify(s);
+  return `${JSON.stringify(s.slice(0, 40))}… (${s.length} characters)`;
 }
 
 /** `path.key`, or `path["key"]` when the key is not a plain name (so the path stays readable). */

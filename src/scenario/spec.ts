@@ -7,6 +7,7 @@ import {
   byKey,
   byValue,
   custom,
+  explained,
   int,
   listOf,
   mapOf,
@@ -34,6 +35,9 @@ import {
   normaliseMac,
   parseCidr,
   parseDuration,
+  durationProblem,
+  pastVirtualBound,
+  prefixProblem,
   parseHex,
   parseHostPort,
   parseLinkRate,
@@ -93,7 +97,7 @@ const iptIfname = str('an interface name like eth0 (or a prefix ending in "+", a
   return (s === '+' || interfaceNameProblem(base) === null);
 });
 const ipv4 = str('an IPv4 address like 192.0.2.1', (s) => ipv4ToNum(s) !== null);
-const ifaceCidr = str('an IPv4 address with prefix length like 192.0.2.1/24', (s) => parseCidr(s) !== null);
+const ifaceCidr = explained(str('an IPv4 address with prefix length like 192.0.2.1/24', (s) => parseCidr(s) !== null), (v) => prefixProblem(v as string));
 
 function hostBitsProblem(s: string): string | null {
   const c = parseCidr(s)!;
@@ -101,10 +105,10 @@ function hostBitsProblem(s: string): string | null {
   return net === c.addr ? null : `${s} has host bits set: the network is ${formatCidr(net, c.len)}`;
 }
 
-const networkCidr = str('an IPv4 network like 172.18.0.0/16', (s) => parseCidr(s) !== null, hostBitsProblem);
-const sourceCidr = str(
-  'an IPv4 network like 172.17.0.0/16 (or one address)',
-  (s) => parseCidr(s) !== null || ipv4ToNum(s) !== null,
+const networkCidr = explained(str('an IPv4 network like 172.18.0.0/16', (s) => parseCidr(s) !== null, hostBitsProblem), (v) => prefixProblem(v as string));
+const sourceCidr = explained(
+  str('an IPv4 network like 172.17.0.0/16 (or one address)', (s) => parseCidr(s) !== null || ipv4ToNum(s) !== null),
+  (v) => prefixProblem(v as string),
 );
 const mac = str(
   'a MAC address like "02:00:00:00:00:01"',
@@ -112,11 +116,10 @@ const mac = str(
   (s) => (macIsAssignable(normaliseMac(s)!) ? null : `${s} is a multicast or all-zero MAC address: an interface needs a unicast one (first byte even, not all zero)`),
 );
 const port = int(1, 65535, 'a port number 1-65535');
-const duration = custom(['string', 'number'], 'a duration like 200ms, 1s or 500us', (v) => parseDuration(v) !== null);
-const positiveDuration = custom(
-  ['string', 'number'],
-  'a duration above zero like 200ms, 1s or 500us',
-  (v) => (parseDuration(v) ?? 0) > 0,
+const duration = explained(custom(['string', 'number'], 'a duration like 200ms, 1s or 500us', (v) => parseDuration(v) !== null), durationProblem);
+const positiveDuration = explained(
+  custom(['string', 'number'], 'a duration above zero like 200ms, 1s or 500us', (v) => (parseDuration(v) ?? 0) > 0),
+  durationProblem,
 );
 const size = custom(['number', 'string'], 'a size like 1500, 64KiB or 1.5MB (B, KB, KiB, MB, MiB, GB, GiB)', (v) => parseSize(v) !== null);
 /** `send` / `reply`: a string, `{ size: SIZE }` (SIZE bytes of 0123456789abcdef repeated) or `{ hex: "…" }`. */
@@ -230,8 +233,9 @@ const routeSchema = obj(
   'a route',
   {
     to: req(
-      str('default or a network like 10.0.0.0/8', (s) => s === 'default' || parseCidr(s) !== null, (s) =>
-        s === 'default' ? null : hostBitsProblem(s),
+      explained(
+        str('default or a network like 10.0.0.0/8', (s) => s === 'default' || parseCidr(s) !== null, (s) => (s === 'default' ? null : hostBitsProblem(s))),
+        (v) => prefixProblem(v as string),
       ),
     ),
     via: opt(ipv4),
@@ -302,9 +306,9 @@ const dockerSchema = obj('docker', {
   ),
 });
 
-const vmIp = str(
-  'an IPv4 address like 10.0.2.15 (optionally with a prefix length like 10.0.2.15/24)',
-  (s) => ipv4ToNum(s) !== null || parseCidr(s) !== null,
+const vmIp = explained(
+  str('an IPv4 address like 10.0.2.15 (optionally with a prefix length like 10.0.2.15/24)', (s) => ipv4ToNum(s) !== null || parseCidr(s) !== null),
+  (v) => prefixProblem(v as string),
 );
 
 const vmForwards = listOf('a list of port forwards like ["2222:22"]', portMapping);
@@ -353,6 +357,17 @@ function loadCheck(m: MapVal, path: string, report: Parameters<NonNullable<Objec
     const e = entry(m, b);
     if (e && get(m, a)) report(e.keyPos, `${path}.${b}`, `an entry takes ${a} or ${b}, not both`);
   }
+  // The virtual-time bound holds for the entry's end too (values.ts), not only for each duration in it.
+  const d = (key: string, dflt: number): number => {
+    const v = get(m, key);
+    return v?.kind === 'scalar' && v.value !== null ? (parseDuration(v.value) ?? 0) : dflt;
+  };
+  const n = get(m, 'count');
+  const count = n?.kind === 'scalar' && typeof n.value === 'number' ? n.value : 1;
+  const kind = get(m, 'ping') ? 'ping' : get(m, 'tcp') ? 'tcp' : 'udp';
+  const span = Math.max(d('duration', 0), count * d('interval', kind === 'ping' ? 1e9 : 0), d('timeout', 0));
+  const past = pastVirtualBound(kind, d('at', 0), span);
+  if (past !== null) report(m.pos, path, past);
 }
 
 const from = oneOrList(nodeRef);

@@ -44,11 +44,24 @@ export function get(m: MapVal, key: string): Val | undefined {
   return entry(m, key)?.value;
 }
 
+/** Deepest nesting of mappings and lists a scenario may use. */
+export const MAX_DEPTH = 64;
+/** Most values (scalars, mappings, lists) a scenario may hold once YAML aliases are expanded. */
+export const MAX_VALUES = 1_000_000;
+
 /** Parse `text`; on a syntax error return the issues (with places) instead of a tree. */
 export function parseTree(text: string, file: string): { tree: Val | null; issues: ScenarioIssue[] } {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, version: '1.2' });
   const issues: ScenarioIssue[] = [];
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, version: '1.2' });
+  } catch (e) {
+    // The yaml package recurses per nesting level: ~10,000 levels of [ or { exhaust the stack.
+    if (!(e instanceof RangeError)) throw e;
+    issues.push({ file, line: 1, col: 1, path: '', message: `nested too deeply for a scenario (at most ${MAX_DEPTH} levels)` });
+    return { tree: null, issues };
+  }
   const posOf = (offset: number): Pos => {
     const p = lc.linePos(offset);
     return { line: p.line, col: p.col };
@@ -56,14 +69,17 @@ export function parseTree(text: string, file: string): { tree: Val | null; issue
   for (const e of doc.errors) {
     const p = posOf(e.pos[0]);
     const msg = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-    issues.push({ file, line: p.line, col: p.col, path: '', message: `YAML syntax error: ${msg}` });
+    // The yaml package reports its own stack overflow on absurd nesting as a document error.
+    if (/Maximum call stack/.test(msg)) issues.push({ file, line: p.line, col: p.col, path: '', message: `nested too deeply for a scenario (at most ${MAX_DEPTH} levels)` });
+    else issues.push({ file, line: p.line, col: p.col, path: '', message: `YAML syntax error: ${msg}` });
   }
   if (issues.length > 0) return { tree: null, issues };
   if (doc.contents === null) {
     issues.push({ file, line: 1, col: 1, path: '', message: 'the file is empty: expected a mapping with version, hosts, traffic…' });
     return { tree: null, issues };
   }
-  const tree = convert(doc, doc.contents as YNode, posOf, file, '', issues, 0);
+  const budget = { left: MAX_VALUES };
+  const tree = convert(doc, doc.contents as YNode, posOf, file, '', issues, 0, budget);
   return { tree: issues.length > 0 ? null : tree, issues };
 }
 
@@ -75,10 +91,17 @@ function convert(
   path: string,
   issues: ScenarioIssue[],
   depth: number,
+  budget: { left: number },
 ): Val {
   const pos = posOf(node.range?.[0] ?? 0);
-  if (depth > 64) {
-    issues.push({ file, ...pos, path, message: 'nested too deeply' });
+  if (depth > MAX_DEPTH) {
+    issues.push({ file, ...pos, path, message: `nested too deeply (at most ${MAX_DEPTH} levels)` });
+    return { kind: 'scalar', value: null, pos };
+  }
+  // Aliases are expanded where they are used, so a few lines of anchors can stand for billions of
+  // values ("billion laughs"); a scenario never needs more than this many.
+  if (--budget.left < 0) {
+    if (budget.left === -1) issues.push({ file, ...pos, path, message: `more than ${MAX_VALUES} values once aliases are expanded: too large for a scenario` });
     return { kind: 'scalar', value: null, pos };
   }
   if (isAlias(node)) {
@@ -87,7 +110,7 @@ function convert(
       issues.push({ file, ...pos, path, message: `unknown alias *${node.source}` });
       return { kind: 'scalar', value: null, pos };
     }
-    const v = convert(doc, target as YNode, posOf, file, path, issues, depth + 1);
+    const v = convert(doc, target as YNode, posOf, file, path, issues, depth + 1, budget);
     return { ...v, pos } as Val;
   }
   if (isScalar(node)) {
@@ -105,7 +128,7 @@ function convert(
       items: node.items.map((it, i) =>
         it === null
           ? { kind: 'scalar' as const, value: null, pos }
-          : convert(doc, it as YNode, posOf, file, `${path}[${i}]`, issues, depth + 1),
+          : convert(doc, it as YNode, posOf, file, `${path}[${i}]`, issues, depth + 1, budget),
       ),
     };
   }
@@ -127,7 +150,7 @@ function convert(
       const value: Val =
         v === null
           ? { kind: 'scalar', value: null, pos: kpos }
-          : convert(doc, v, posOf, file, childPath, issues, depth + 1);
+          : convert(doc, v, posOf, file, childPath, issues, depth + 1, budget);
       entries.push({ key, keyPos: kpos, value });
     }
     return { kind: 'map', entries, pos };

@@ -75,15 +75,64 @@ function portText(s: string): number | null {
   return n <= 65535 ? n : null;
 }
 
-/** "200ms", "1s", "1.5s", "500us", or the number 0 -> nanoseconds (integer); null otherwise. */
+/** The virtual-time bound: no duration, and no traffic entry's end (`at` plus what it takes), may go
+ *  past 1,000,000 s (11.6 days). Virtual time is kept in nanoseconds in a double, exact up to 2^53 ns
+ *  (104 days); the bound leaves room for the run's grace period and timers beyond the last entry. */
+export const MAX_VIRTUAL_NS = 1e15;
+const MAX_VIRTUAL_TEXT = '1000000s (11.6 days)';
+
+function durationText(v: string): RegExpExecArray | null {
+  return /^([0-9]+(?:\.[0-9]+)?)(ms|s|us)$/.exec(v);
+}
+
+/** "200ms", "1s", "1.5s", "500us", or the number 0 -> nanoseconds (integer), at most MAX_VIRTUAL_NS;
+ *  null otherwise (durationProblem says why). */
 export function parseDuration(v: unknown): number | null {
   if (v === 0) return 0;
   if (typeof v !== 'string') return null;
-  const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s|us)$/.exec(v);
+  const m = durationText(v);
   if (!m) return null;
   const scale = m[2] === 's' ? 1e9 : m[2] === 'ms' ? 1e6 : 1e3;
   const ns = Math.round(Number(m[1]) * scale);
-  return Number.isSafeInteger(ns) ? ns : null;
+  return Number.isSafeInteger(ns) && ns <= MAX_VIRTUAL_NS ? ns : null;
+}
+
+/** Why a value that looks like a duration is still refused (too long, or a bare number that needs a
+ *  unit), as a whole message; null when there is nothing more specific than "expected a duration". */
+export function durationProblem(v: unknown): string | null {
+  if (typeof v === 'number' && v !== 0 && Number.isFinite(v) && v > 0) {
+    return `expected a duration like 200ms, got the bare number ${v}: give a unit (${v}s, ${v}ms or ${v}us)`;
+  }
+  if (typeof v === 'string' && durationText(v) && parseDuration(v) === null) {
+    return `${v} is too long: a duration may be at most ${MAX_VIRTUAL_TEXT} of virtual time`;
+  }
+  return null;
+}
+
+/** Why a traffic entry starting at `atNs` and lasting `spanNs` (a ping's count × interval, a tcp or udp
+ *  entry's timeout) ends past the virtual-time bound, or null: the bound holds for the entry's end too. */
+export function pastVirtualBound(kind: 'ping' | 'tcp' | 'udp', atNs: number, spanNs: number): string | null {
+  if (atNs + spanNs <= MAX_VIRTUAL_NS) return null;
+  const how = kind === 'ping' ? 'at + count × interval' : 'at + timeout';
+  return `this ${kind === 'ping' ? 'ping' : 'entry'} would run until ${((atNs + spanNs) / 1e9).toFixed(0)}s (${how}): past the virtual-time bound of ${MAX_VIRTUAL_TEXT}`;
+}
+
+/** Why a number is not a whole number in [min, max], naming the bound it crosses; null if it is one. */
+export function rangeProblem(v: number, min: number, max: number): string | null {
+  if (!Number.isFinite(v)) return 'not a finite number';
+  if (!Number.isInteger(v)) return 'not a whole number';
+  if (v > max) return `too large: at most ${max}`;
+  if (v < min) return `too small: at least ${min}`;
+  return null;
+}
+
+/** Why "A.B.C.D/len" (or any text) is not an address with a prefix length, when something more
+ *  specific than "expected …" can be said: the prefix length out of range. */
+export function prefixProblem(s: string): string | null {
+  const m = /^([0-9.]+)\/([0-9]+)$/.exec(s);
+  if (!m || ipv4ToNum(m[1]!) === null) return null;
+  const len = Number(m[2]);
+  return len > 32 ? `${s}: prefix length ${m[2]} is too large (an IPv4 prefix is 0-32 bits)` : null;
 }
 
 /** "HOST:PORT" where HOST is an IPv4 address or a node name. */

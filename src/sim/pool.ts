@@ -23,6 +23,8 @@
 // class only. `bytes`, `view`, `len` are then *new* objects, so hot code reads `pool.bytes` /
 // `pool.view` / `pool.len` at each use and never caches them across a call that may allocate.
 
+import { LimitError } from './limit.js';
+
 export const SLOT_SIZE = 2048;
 const SLOT_SHIFT = 11;
 /** Units (of SLOT_SIZE bytes) in one large slot: 34 × 2048 = 69,632 bytes. */
@@ -220,7 +222,9 @@ export class PacketPool {
     const room = Math.floor((MAX_POOL_SLOTS - this.capacity) / units);
     if (add > room) add = room;
     if (add < 1) {
-      throw new RangeError(`PacketPool exhausted: ${this.capacity} units in use (frames leaking?)`);
+      throw new LimitError(
+        `the packet pool is full: ${this.capacity} units of ${SLOT_SIZE} bytes (${(this.capacity * SLOT_SIZE) / 2 ** 30} GiB) in flight at once, wirebox's limit; traffic is queued faster than it drains`,
+      );
     }
     if (cls === CLS_LARGE) this.extend(0, add);
     else this.extend(add, 0);

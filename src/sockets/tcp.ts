@@ -107,6 +107,8 @@ const PERTURB_SIZE = 1 << 16;
 
 export class Tcp implements TransportProtocol, TcpOwner {
   readonly rng: Prng;
+  /** Sockets send GSO super-frames (src/sockets/tcp/tso.ts); set for worlds built from a plan. */
+  gso = false;
   /** Established, SYN_RECV and TIME_WAIT sockets by (lport << 16 | rport), then addresses. */
   private readonly established = new Map<number, TcpConnection[]>();
   private readonly listeners = new Map<number, TcpListener[]>();
@@ -142,6 +144,7 @@ export class Tcp implements TransportProtocol, TcpOwner {
       dataOff: 0,
       dataLen: 0,
       tos: 0,
+      gso: 0,
       opts: newParsedOptions(),
     };
   }
@@ -228,8 +231,10 @@ export class Tcp implements TransportProtocol, TcpOwner {
       return;
     }
     try {
+      this.seg.gso = pool.gsoSize[slot]!;
       this.receive(pool.bytes, pool.base(slot), l3rel, l4rel, l4len);
     } finally {
+      this.seg.gso = 0;
       pool.release(slot);
     }
   }

@@ -10,6 +10,8 @@
 import type { NetDevice } from '../devices/device.js';
 import type { AnnouncePlan, DhcpServerPlan, InterfacePlan, ServicePlan, SlirpPlan, TrafficPlan } from '../plan/plan.js';
 import { Ping } from '../sockets/ping.js';
+import { SocketError } from '../sockets/ports.js';
+import { TcpError } from '../sockets/tcp.js';
 import { payloadBytes } from '../wire/payload.js';
 import { formatIpv4, parseIpv4, parseMac } from '../wire/addr.js';
 import { Slirp, SlirpTap } from '../vm/slirp/slirp.js';
@@ -29,6 +31,19 @@ export interface TrafficOutcome {
   result: string;
   detail: string;
 }
+
+/** strerror(3) for the errors a traffic entry's socket calls can meet, as the program would print them. */
+const STRERROR: Record<string, string> = {
+  EADDRINUSE: 'Address already in use',
+  EADDRNOTAVAIL: 'Cannot assign requested address',
+  EMSGSIZE: 'Message too long',
+  ENETUNREACH: 'Network is unreachable',
+  EHOSTUNREACH: 'No route to host',
+  ECONNREFUSED: 'Connection refused',
+  EACCES: 'Permission denied',
+  EINVAL: 'Invalid argument',
+  EAGAIN: 'Resource temporarily unavailable',
+};
 
 export class Apps {
   readonly outcomes: TrafficOutcome[] = [];
@@ -106,7 +121,22 @@ export class Apps {
     this.outcomes.push({ atNs: t.atNs, node: t.node, what, result, detail });
   }
 
+  /** A traffic entry, as its program runs it. A socket call refused the way Linux refuses it (a `sport`
+   *  still in TIME_WAIT: EADDRINUSE; a datagram over 65,507 bytes or over the MTU with DF forced:
+   *  EMSGSIZE) ends the entry as the program would end, with the error it prints — an outcome in the
+   *  summary, not a crash of the run. */
   private start(ns: Namespace, t: TrafficPlan): void {
+    try {
+      this.startEntry(ns, t);
+    } catch (e) {
+      if (!(e instanceof TcpError || e instanceof SocketError)) throw e;
+      const what = t.kind === 'ping' ? `ping ${t.dst}` : `${t.kind} ${t.dst}:${t.dport}`;
+      const call = t.kind === 'tcp' ? (e.code === 'EADDRINUSE' || e.code === 'EADDRNOTAVAIL' ? 'bind' : 'connect') : t.kind === 'udp' ? 'sendto' : 'sendmsg';
+      this.record(t, what, 'error', `${call}: ${STRERROR[e.code] ?? e.code} (${e.message.replace(/^[A-Z]+: /, '')})`);
+    }
+  }
+
+  private startEntry(ns: Namespace, t: TrafficPlan): void {
     switch (t.kind) {
       case 'ping': {
         const what = `ping ${t.dst}`;

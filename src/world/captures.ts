@@ -8,6 +8,7 @@ import type { CaptureTap, NetDevice } from '../devices/device.js';
 import { PcapWriter, type TsPrecision } from '../capture/pcap.js';
 import { PcapngWriter } from '../capture/pcapng.js';
 import { FileSink, MemorySink } from '../capture/sink.js';
+import { LimitError } from '../sim/limit.js';
 
 /** Wall-clock second that virtual time 0 stands for in written captures: 2026-01-01T00:00:00Z. A
  *  constant, so the same scenario and seed give byte-identical files. */
@@ -24,13 +25,23 @@ interface Entry {
   path: string | null;
 }
 
+/** Frames captured by every interface of a set together, against `--max-frames`. */
+interface FrameBudget {
+  total: number;
+  max: number;
+}
+
 class CountingTap implements CaptureTap {
   constructor(
     readonly entry: { frames: number },
     readonly inner: CaptureTap,
+    readonly budget: FrameBudget,
   ) {}
   frame(timeNs: number, bytes: Uint8Array, offset: number, length: number, direction: 'in' | 'out'): void {
     this.entry.frames++;
+    if (++this.budget.total > this.budget.max) {
+      throw new LimitError(`more than ${this.budget.max} frames captured at ${(timeNs / 1e9).toFixed(3)} s of virtual time: the limit (--max-frames ${this.budget.max}); raise it or shorten the traffic`);
+    }
     this.inner.frame(timeNs, bytes, offset, length, direction);
   }
 }
@@ -53,6 +64,7 @@ export class CaptureSet {
   private pcapng: PcapngWriter | null = null;
   private pcapngSink: MemorySink | FileSink | null = null;
   private closed = false;
+  private readonly budget: FrameBudget = { total: 0, max: Infinity };
 
   private constructor(
     readonly mode: 'pcap-files' | 'pcapng-file' | 'memory',
@@ -77,6 +89,12 @@ export class CaptureSet {
   /** In memory, one pcap per interface (read them back with `bytes(name)`). */
   static memory(precision: TsPrecision = 'us'): CaptureSet {
     return new CaptureSet('memory', null, precision, null);
+  }
+
+  /** Stop the run with a LimitError once more than `max` frames were captured, over every interface. */
+  maxFrames(max: number): this {
+    this.budget.max = max;
+    return this;
   }
 
   /** `ifUsed`: the file is kept only if a frame crossed the device (an empty one is removed at close). */
@@ -106,7 +124,7 @@ export class CaptureSet {
       const writer = (entry.writer = new PcapWriter(sink, { precision: this.precision, startTimeSec: CAPTURE_EPOCH_SEC }, entry.path ?? name));
       inner = { frame: (t, b, o, l) => writer.record(t, b, o, l) };
     }
-    entry.tap = new CountingTap(entry, inner);
+    entry.tap = new CountingTap(entry, inner, this.budget);
     dev.taps.push(entry.tap);
     this.entries.push(entry);
   }

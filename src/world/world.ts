@@ -187,14 +187,46 @@ export class World {
   /** Runs until nothing is left to happen, then closes the captures. The run stops early — and says so
    *  in the summary — only at `untilNs` (default: an hour after the plan's traffic should be over). */
   run(untilNs = this.trafficEndNs() + RUN_GRACE_NS, onProgress?: (nowNs: number) => void): RunSummary {
+    this.advance(untilNs, onProgress, Infinity);
+    return this.finish();
+  }
+
+  /** run(), but giving the event loop a turn every `sliceMs` of wall time, so that a signal (Ctrl-C)
+   *  is handled during a long run: `interrupted()` is asked after each turn and, when it returns a
+   *  reason, the run stops there and throws it (the captures are left to the caller to abort). The
+   *  events run are exactly those of run(). */
+  async runAsync(
+    untilNs = this.trafficEndNs() + RUN_GRACE_NS,
+    onProgress?: (nowNs: number) => void,
+    interrupted?: () => Error | null,
+    sliceMs = 50,
+  ): Promise<RunSummary> {
+    while (!this.advance(untilNs, onProgress, sliceMs)) {
+      await new Promise<void>((r) => setImmediate(r));
+      const stop = interrupted?.() ?? null;
+      if (stop !== null) throw stop;
+    }
+    return this.finish();
+  }
+
+  /** Runs events up to `untilNs` for at most `sliceMs` of wall time; true when nothing is left to run. */
+  private advance(untilNs: number, onProgress: ((nowNs: number) => void) | undefined, sliceMs: number): boolean {
     // One timestamp at a time, so that `now` ends at the last event rather than at the limit.
     const engine = this.engine;
+    const deadline = sliceMs === Infinity ? Infinity : Date.now() + sliceMs;
     let n = 0;
     while (engine.pending !== 0 && engine.nextTime <= untilNs) {
       engine.run(engine.nextTime);
-      if (onProgress !== undefined && (++n & 1023) === 0) onProgress(engine.now);
+      if ((++n & 1023) === 0) {
+        if (onProgress !== undefined) onProgress(engine.now);
+        if (deadline !== Infinity && Date.now() >= deadline) return false;
+      }
     }
-    this.stoppedEarly = engine.pending !== 0;
+    return true;
+  }
+
+  private finish(): RunSummary {
+    this.stoppedEarly = this.engine.pending !== 0;
     this.captures?.close();
     return this.summary();
   }
@@ -243,7 +275,10 @@ export class World {
     const w = new World({ seed: plan.seed, poolSlots: opts.poolSlots });
     w.plan = plan;
     for (const wire of plan.wires) w.wire(wire.name, wire.latencyNs);
-    for (const nsp of plan.namespaces) w.namespace(nsp.name, { forward: nsp.forward });
+    for (const nsp of plan.namespaces) {
+      // Linux's TCP hands down GSO super-frames (src/sockets/tcp/tso.ts); devices without offloads cut them
+      w.namespace(nsp.name, { forward: nsp.forward }).tcp.gso = true;
+    }
 
     // Devices, in an order that has every bridge, veth peer and macvlan parent ready when needed.
     const made = new Set<string>();

@@ -42,7 +42,7 @@ describe('wirebox run', () => {
     const r = wirebox(['run', 'fixtures/scenarios/docker-publish.yaml', '--out', out, '--pcapng', '-q']);
     expect(r.status).toBe(0);
     expect(r.stdout).toBe('');
-    expect(readdirSync(out).sort()).toEqual(['docker-publish.pcapng', 'interfaces.json']); // and what each capture is, for compare
+    expect(readdirSync(out).sort()).toEqual(['.wirebox-manifest', 'docker-publish.pcapng', 'interfaces.json']); // and what each capture is, for compare
     const cap = readCaptureFile(join(out, 'docker-publish.pcapng'));
     expect(cap.format).toBe('pcapng');
     expect(cap.interfaces.map((i) => i.name)).toEqual(expect.arrayContaining(['client.eth0', 'dh.eth0', 'dh.docker0', 'web.eth0']));

@@ -422,7 +422,7 @@ traffic:
     ]);
     expect(e.message.split('\n')).toHaveLength(5);
     expect(e.message.split('\n')[0]).toBe(
-      'many.yaml:6:30: hosts.a.interfaces.eth0.ip: expected an IPv4 address with prefix length like 192.0.2.1/24, got "1.2.3.4/33"',
+      'many.yaml:6:30: hosts.a.interfaces.eth0.ip: 1.2.3.4/33: prefix length 33 is too large (an IPv4 prefix is 0-32 bits)',
     );
   });
 

@@ -35,6 +35,7 @@ import { RttEstimator } from './rtt.js';
 import { AgreedOptions, DelayedAck, RackState, RecvState, SendState, TlpState, advmssFor, type Segment, type TxSeg } from './state.js';
 import { rcvStateProcess, rcvSynSent } from './input.js';
 import { flushToApp } from './input-data.js';
+import { Backlog, holdIfOwned, ownForWrite } from './backlog.js';
 import { mtuReduced, pushPending, queueFin, restartAfterIdle, sendSynAck, xmitControl, xmitSeg } from './output.js';
 import { onDelackTimer, onRetransmitTimer } from './timers.js';
 import { armFinWait2, onWaitTimer, rcvTimeWait } from './minisocks.js';
@@ -85,6 +86,9 @@ export interface TcpOwner {
   isnFor(laddr: number, lport: number, raddr: number, rport: number): number;
   /** The TS offset for a 4-tuple (keyed hash; Linux 6.18 derives it with the ISN). */
   tsOffsetFor(laddr: number, lport: number, raddr: number, rport: number): number;
+  /** Whether sockets hand down GSO super-frames (tso.ts). Worlds built from a plan (every scenario)
+   *  set it, as Linux does; the hand-built TCP rigs of test/sockets keep one segment per MSS. */
+  readonly gso?: boolean;
 }
 
 /** What the retransmit timer is armed for: the RTO, a tail loss probe (ICSK_TIME_LOSS_PROBE) or
@@ -139,6 +143,9 @@ export class TcpConnection {
   /** The IPv4 header fields of this connection's datagrams (id filled per segment). */
   readonly hdr: L4Header;
 
+  /** The socket backlog while a writer owns the socket (backlog.ts). */
+  readonly backlog = new Backlog();
+
   constructor(
     readonly owner: TcpOwner,
     laddr: number,
@@ -168,6 +175,7 @@ export class TcpConnection {
     this.snd.append(bytes);
     this.snd.writeSeq = seqAdd(this.snd.writeSeq, bytes.length);
     this.snd.pushEnds.push(this.snd.writeSeq);
+    if (this.owner.gso === true && bytes.length > this.snd.mssCache) ownForWrite(this, bytes.length);
     if (this.state !== 'SYN_SENT' && this.state !== 'SYN_RECV') pushPending(this);
   }
 
@@ -333,6 +341,7 @@ export class TcpConnection {
    * (tcp_v4_rcv's TCP_TW_SYN).
    */
   input(seg: Segment): number {
+    if (holdIfOwned(this, seg)) return 0;
     switch (this.state) {
       case 'SYN_SENT':
         rcvSynSent(this, seg);

@@ -56,7 +56,7 @@ export function dataQueue(c: TcpConnection, seg: Segment): void {
   }
   if (len > 0) {
     rcvRttMeasureTs(c, seg, len);
-    eventDataRecv(c, len, seg.flags, seg.dataOff - seg.off);
+    eventDataRecv(c, len, seg.flags, seg.dataOff - seg.off, seg.gso);
     c.rcv.delivered.push(seg.bytes.slice(off, off + len));
     c.rcv.rmemAlloc += skbTruesize(len);
     c.rcv.nxt = seqAdd(c.rcv.nxt, len);
@@ -157,9 +157,9 @@ function rcvFin(c: TcpConnection): void {
 }
 
 /** tcp_event_data_recv: rcv_mss, the ATO estimator, quickack on the first data, window growth. */
-function eventDataRecv(c: TcpConnection, len: number, flags: number, hlen: number): void {
+function eventDataRecv(c: TcpConnection, len: number, flags: number, hlen: number, gso = 0): void {
   c.delack.scheduled = true;
-  measureRcvMss(c, len, flags, hlen);
+  measureRcvMss(c, len, flags, hlen, gso);
   const now = c.now();
   if (c.delack.ato === 0) {
     incrQuickack(c, TCP_MAX_QUICKACKS);
@@ -180,12 +180,14 @@ function eventDataRecv(c: TcpConnection, len: number, flags: number, hlen: numbe
 }
 
 /** tcp_measure_rcv_mss (with 6.x's scaling_ratio update). */
-function measureRcvMss(c: TcpConnection, len: number, flags: number, hlen: number): void {
+function measureRcvMss(c: TcpConnection, skbLen: number, flags: number, hlen: number, gso = 0): void {
+  // tcp_measure_rcv_mss: a GSO super-frame counts as its segments (gso_size), its truesize as whole
+  const len = gso || skbLen;
   const lss = c.rcv.lastSegSize;
   c.rcv.lastSegSize = 0;
   if (len >= c.rcv.mss) {
     if (len !== c.rcv.mss) {
-      const ratio = Math.floor((len * (1 << TCP_RMEM_TO_WIN_SCALE)) / skbTruesize(len)) || 1;
+      const ratio = Math.floor((skbLen * (1 << TCP_RMEM_TO_WIN_SCALE)) / skbTruesize(skbLen)) || 1;
       if (ratio !== c.rcv.scalingRatio) {
         c.rcv.scalingRatio = ratio;
         c.rcv.windowClamp = winFromSpace(ratio, c.rcv.rcvbuf);

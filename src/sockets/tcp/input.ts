@@ -11,6 +11,7 @@ import { slotMss, type Segment } from './state.js';
 import { dataQueue, setDsack, enterQuickack, ackSndCheck } from './input-data.js';
 import { sackUpdate, rackAdvance, rackDetectLoss, enterFastRecovery, processTlpAck } from './recovery.js';
 import { sendSynAck, pushPending, sendAck, cwndLimited } from './output.js';
+import { ACK_CLOCKED_FRAMES } from './tso.js';
 import { rearmRto, scheduleLossProbe } from './timers.js';
 import { enterTimeWait, armFinWait2 } from './minisocks.js';
 
@@ -191,7 +192,7 @@ export function rcvStateProcess(c: TcpConnection, seg: Segment): void {
     }
   }
   if (c.state === 'CLOSED' || c.state === 'TIME_WAIT') return;
-  pushPending(c);
+  pushPending(c, false, ACK_CLOCKED_FRAMES);
   ackSndCheck(c);
 }
 

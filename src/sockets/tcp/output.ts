@@ -10,6 +10,7 @@ import { ACK, FIN, PSH, RST, SYN, TCP_HEADER_LEN, TS_ALIGNED_LEN, seqAdd, seqDif
 import { TCP_INIT_CWND } from '../tcp-const.js';
 import { slotMss, type TxSeg } from './state.js';
 import { rearmRto, scheduleLossProbe } from './timers.js';
+import { cwndQuota, tsoMaxSegs } from './tso.js';
 
 /**
  * tcp_v4_mtu_reduced: a router said our DF segment was too big. The path MTU drops (not below
@@ -55,9 +56,10 @@ export function queueFin(c: TcpConnection): void {
 
 /**
  * tcp_write_xmit: lost segments first, then new data within cwnd and the peer's window, Nagle.
- * `probe`: send one new segment whatever cwnd says (a loss probe). Returns new segments sent.
+ * `probe`: send one new segment whatever cwnd says (a loss probe). `maxFrames`: GSO frames of new
+ * data to send at most (an ACK lets one out: tso.ts). Returns new segments sent.
  */
-export function pushPending(c: TcpConnection, probe = false): number {
+export function pushPending(c: TcpConnection, probe = false, maxFrames = Infinity): number {
   if (c.state === 'SYN_SENT' || c.state === 'SYN_RECV' || c.state === 'CLOSED' || c.state === 'TIME_WAIT') return 0;
   const priorPackets = c.snd.rtx.length;
   let sent = 0;
@@ -84,14 +86,24 @@ export function pushPending(c: TcpConnection, probe = false): number {
     s.retrans = true;
     xmitSeg(c, s);
   }
+  let frames = 0;
+  let deferredForCwnd = false;
   for (;;) {
     const unsent = seqDiff(c.snd.writeSeq, c.snd.nxt);
     const wantFin = c.snd.finQueued && !c.snd.finSent;
     if (unsent <= 0 && !wantFin) break;
     if (probe && sent > 0) break;
     if (c.snd.inFlight() >= c.cc.cwnd && !probe) break;
+    if (frames >= maxFrames && c.owner.gso === true) {
+      // tcp_tso_should_defer: waiting for the next ACK with data queued beyond what cwnd allows
+      deferredForCwnd = (c.cc.cwnd - c.snd.inFlight()) * c.snd.mssCache <= unsent;
+      break;
+    }
+    const mss = c.snd.mssCache;
     const wndEnd = seqAdd(c.snd.una, c.snd.wnd);
-    let len = Math.min(unsent, c.snd.mssCache);
+    // tcp_cwnd_test (half of cwnd per frame), tcp_tso_segs, then the data and window (tso.ts)
+    const segs = probe || c.owner.gso !== true ? 1 : Math.min(cwndQuota(c.cc.cwnd, c.snd.inFlight()), tsoMaxSegs(mss, TCP_HEADER_LEN + (c.opt.tsOk ? TS_ALIGNED_LEN : 0)));
+    let len = Math.min(unsent, segs * mss);
     const room = seqDiff(wndEnd, c.snd.nxt);
     if (len > room) {
       len = Math.max(0, room);
@@ -100,30 +112,47 @@ export function pushPending(c: TcpConnection, probe = false): number {
         break;
       }
     }
+    // tcp_mss_split_point: a frame that ends short of a full segment keeps that partial segment only
+    // where Nagle allows it (here: the frame is not the last of the data, or nothing small is unacked)
+    const partial = len % mss;
+    if (len > mss && partial !== 0 && !c.noDelay && !(wantFin && len === unsent) && seqGt(c.snd.sml, c.snd.una) && seqLe(c.snd.sml, c.snd.nxt)) len -= partial;
     const end = seqAdd(c.snd.nxt, len);
     const fin = wantFin && end === c.snd.writeSeq;
     // Nagle with Minshall's variant: hold a small segment while another small one is unacked.
-    if (!c.noDelay && len < c.snd.mssCache && !fin && len === unsent && seqGt(c.snd.sml, c.snd.una) && seqLe(c.snd.sml, c.snd.nxt)) break;
+    if (!c.noDelay && len < mss && !fin && len === unsent && seqGt(c.snd.sml, c.snd.una) && seqLe(c.snd.sml, c.snd.nxt)) break;
     if (len === 0 && !fin) break;
+    const nsegs = Math.max(1, Math.ceil(len / mss));
     let flags = ACK;
     if (fin) flags |= FIN;
     if (c.snd.pushEnds.length > 0 && seqGe(end, c.snd.pushEnds[0]!)) {
       flags |= PSH;
       while (c.snd.pushEnds.length > 0 && seqGe(end, c.snd.pushEnds[0]!)) c.snd.pushEnds.shift();
     }
-    const seg: TxSeg = { seq: c.snd.nxt, end: seqAdd(end, fin ? 1 : 0), flags, sentAt: c.now(), xmitAt: 0, xmitOrder: 0, retrans: false, lost: false, sacked: false };
+    // Every super-frame carries PSH, as all frames of the three bulk-256k runs do (tcp_gso_segment
+    // then keeps it on the last wire segment only).
+    if (nsegs > 1) flags |= PSH;
+    const start = c.snd.nxt;
+    const now = c.now();
+    // One retransmit-queue entry per MSS segment (Linux's pcount accounting), one frame on the wire.
+    for (let i = 0; i < nsegs; i++) {
+      const sseq = seqAdd(start, i * mss);
+      const last = i === nsegs - 1;
+      const send = last ? end : seqAdd(sseq, mss);
+      const seg: TxSeg = { seq: sseq, end: seqAdd(send, last && fin ? 1 : 0), flags: last ? flags : ACK, sentAt: now, xmitAt: now, xmitOrder: ++c.rack.txCount, retrans: false, lost: false, sacked: false };
+      c.snd.rtx.push(seg);
+      c.snd.nxt = seg.end;
+    }
     if (fin) {
       c.snd.finSeq = end;
       c.snd.finSent = true;
     }
-    if (len < c.snd.mssCache) c.snd.sml = end;
-    c.snd.rtx.push(seg);
-    c.snd.nxt = seg.end;
-    xmitSeg(c, seg);
-    sent++;
+    if (len < nsegs * mss) c.snd.sml = end; // tcp_minshall_update
+    xmitRaw(c, start, flags, seqDiff(start, c.snd.bufSeq), len, nsegs > 1 ? mss : 0, nsegs);
+    sent += nsegs;
+    frames++;
     if (fin) break;
   }
-  const limited = c.snd.inFlight() >= c.cc.cwnd;
+  const limited = c.snd.inFlight() >= c.cc.cwnd || deferredForCwnd;
   if (sent > 0 || limited) cwndValidate(c, limited);
   if (sent > 0 && !probe) {
     // tcp_event_new_data_sent, then one loss probe per tail-loss episode
@@ -163,10 +192,11 @@ export function xmitSeg(c: TcpConnection, s: TxSeg): boolean {
  * tcp_transmit_skb: header, options (SYN's, or TS [+ SACK]), payload from the send buffer at
  * `bufOff` (relative to sndBufSeq), checksum, IP header fields; then tcp_event_ack_sent.
  */
-export function xmitRaw(c: TcpConnection, seq: number, flags: number, bufOff: number, len: number): boolean {
+export function xmitRaw(c: TcpConnection, seq: number, flags: number, bufOff: number, len: number, gsoSize = 0, gsoSegs = 1): boolean {
   const ip = c.owner.ip;
   const pool = ip.engine.pool;
-  const slot = pool.alloc();
+  // a GSO super-frame needs a large slot (up to 64 KiB of payload)
+  const slot = gsoSize !== 0 ? pool.allocFor(L4_OFFSET + TCP_HEADER_LEN + TS_ALIGNED_LEN + 40 + len) : pool.alloc();
   const b = pool.bytes;
   const off = pool.base(slot) + L4_OFFSET;
   const syn = (flags & SYN) !== 0;
@@ -212,12 +242,14 @@ export function xmitRaw(c: TcpConnection, seq: number, flags: number, bufOff: nu
   const l4len = hlen + len;
   fillTcpChecksum(b, off, l4len, c.laddr, c.raddr);
   pool.len[slot] = L4_OFFSET + l4len;
+  pool.gsoSize[slot] = gsoSize;
   const h = c.hdr;
   if (c.idZero) {
     h.id = 0;
   } else {
+    // ip_select_ident_segs: a GSO frame takes one id per segment it will become
     h.id = c.ipId;
-    c.ipId = (c.ipId + 1) & 0xffff;
+    c.ipId = (c.ipId + gsoSegs) & 0xffff;
   }
   if (flags & ACK) c.delack.ackSent();
   if (len > 0 && c.state !== 'SYN_RECV') eventDataSent(c);

@@ -33,6 +33,8 @@ export interface Segment {
   dataLen: number;
   /** The IPv4 TOS byte it came with. */
   tos: number;
+  /** skb_shinfo(skb)->gso_size: segment size of a GSO super-frame that arrived whole (0: none). */
+  gso: number;
   opts: ParsedOptions;
 }
 
