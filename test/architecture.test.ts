@@ -19,7 +19,7 @@ const MAX_LINES = 600;
 const OVERSIZE_CEILING: Record<string, number> = {
   'src/stack/host.ts': 870,
   'src/netfilter/conntrack.ts': 740,
-  'src/netfilter/netfilter.ts': 675,
+  'src/netfilter/netfilter.ts': 634,
   'src/scenario/build.ts': 670,
   'src/vm/slirp/slirp.ts': 631,
 };

@@ -26,6 +26,12 @@ import {
   icmpInverseType, icmpIsRequest, type ConntrackStats,
 } from './conntrack.js';
 import { Hook, Verdict, type NetfilterHost, type PacketFilter } from './hooks.js';
+import {
+  dropCounts, dropReason, dropSummaryLines, type ConnectionNote, type NetfilterDrops, type NetfilterTracer, type TraceCt,
+} from './report.js';
+import { ASSOC_NONE, BORROWED, LOOPBACK_KEEP, SkbCt } from './skb-ct.js';
+
+export type { ConnectionNote, NetfilterDrops, NetfilterTracer, TraceCt } from './report.js';
 import { MANIP_DST, MANIP_SRC, Nat, NatRangeRt } from './nat.js';
 import type { TableName } from '../plan/iptables-save.js';
 import {
@@ -51,66 +57,6 @@ export function planNeedsConntrack(plan: IptablesPlan): boolean {
   return false;
 }
 
-/** Drops and their reasons, for the run summary. */
-/** A connection conntrack confirmed: `from → to`, and the addresses NAT gave it (null: untouched). */
-export interface ConnectionNote {
-  atNs: number;
-  proto: string;
-  from: string;
-  to: string;
-  /** The source it left with (SNAT/MASQUERADE). */
-  snat: string | null;
-  /** The destination it was sent to instead (DNAT/REDIRECT). */
-  dnat: string | null;
-}
-
-export interface NetfilterDrops {
-  /** "nf_conntrack: table full, dropping packet" */
-  tableFull: number;
-  /** Raw table rules that said DROP (Docker 28's direct-access guard). */
-  rawDrop: number;
-  /** Filter rules (or policies) that said DROP. */
-  filterDrop: number;
-  /** Filter rules that said REJECT (an answer was sent, the packet dropped). */
-  filterReject: number;
-  /** A DROP in the nat table, or MASQUERADE without an address on the way out. */
-  natDrop: number;
-  /** Confirmation found the tuple taken (a NAT clash Linux also drops). */
-  insertFailed: number;
-}
-
-/** Conntrack's view of a packet at a hook, for the trace. */
-export interface TraceCt {
-  /** ctinfo as `-m conntrack --ctstate` names it; INVALID: tracked namespace, no entry. */
-  state: 'NEW' | 'ESTABLISHED' | 'RELATED' | 'INVALID';
-  /** The entry's original direction, `tcp 172.17.0.2:49050 → 192.0.2.1:80`. */
-  connection: string | null;
-  /** Whether the packet goes in the entry's reply direction. */
-  reply: boolean;
-  snat?: string | null;
-  dnat?: string | null;
-}
-
-/** The per-packet trace's view of netfilter (src/trace/recorder.ts). */
-export interface NetfilterTracer {
-  hookStart(hook: Hook, slot: number, l3off: number, inDev: string, outDev: string): void;
-  /** A table walk ended: `rule` is the compiled index of the rule whose target decided, -1 for the
-   *  chain's policy (`chain` indexes `table.chainNames`); `verdict` is the T_* target. */
-  walked(table: CompiledTable, chain: number, rule: number, verdict: number): void;
-  hookEnd(hook: Hook, slot: number, l3off: number, verdict: Verdict, ct: TraceCt | null, dropWhy: string | null): void;
-}
-
-/** What each NetfilterDrops counter means, in the order tracedHook compares them; the names are those
- *  `conntrack -S` and the kernel's log give where there is one. */
-const DROP_REASONS = [
-  'nf_conntrack: table full, dropping packet (conntrack -S drop)',
-  'raw table DROP',
-  'filter table DROP',
-  'filter table REJECT',
-  'nat table DROP, or no address for MASQUERADE/REDIRECT',
-  'conntrack -S insert_failed (the translated tuple is taken)',
-];
-
 const ICMP_ERROR_TYPES = new Uint8Array(256);
 ICMP_ERROR_TYPES[3] = 1; // destination unreachable
 ICMP_ERROR_TYPES[4] = 1; // source quench
@@ -121,13 +67,6 @@ ICMP_ERROR_TYPES[12] = 1; // parameter problem
 /** Built-in chain indices inside each compiled table (the order of BUILTIN_CHAINS). */
 const NAT_CHAIN: Record<number, number> = { [Hook.PREROUTING]: 0, [Hook.INPUT]: 1, [Hook.OUTPUT]: 2, [Hook.POSTROUTING]: 3 };
 const FILTER_CHAIN: Record<number, number> = { [Hook.INPUT]: 0, [Hook.FORWARD]: 1, [Hook.OUTPUT]: 2 };
-
-const ASSOC_NONE = -1;
-/** The packet left by lo and comes back in with its entry. */
-const LOOPBACK_KEEP = 1;
-/** The entry is another packet's (a REJECT answer attached to what it answers, nf_ct_attach): this
- *  packet neither confirms nor frees it. */
-const BORROWED = 2;
 
 export class Netfilter implements PacketFilter {
   readonly conntrack: Conntrack;
@@ -142,11 +81,8 @@ export class Netfilter implements PacketFilter {
   private natTable: CompiledTable | null = null;
   private filterTable: CompiledTable | null = null;
 
-  // Per pool slot: the packet's entry, the entry's generation then, ctinfo, flags.
-  private skbEntry = new Int32Array(0);
-  private skbGen = new Uint32Array(0);
-  private skbInfo = new Uint8Array(0);
-  private skbFlags = new Uint8Array(0);
+  /** Per pool slot: the packet's entry (skb->_nfct), see skb-ct.ts. */
+  private readonly skb: SkbCt;
 
   // Scratch, reused for every packet.
   private readonly facts: PacketFacts = { inDev: '', outDev: '', src: 0, dst: 0, proto: 0, sport: 0, dport: 0, hasPorts: false, ctBits: 0 };
@@ -168,6 +104,7 @@ export class Netfilter implements PacketFilter {
     this.trackAlways = opts.conntrack === 'always';
     this.tracking = this.trackAlways;
     this.nat = new Nat(this.conntrack, rng);
+    this.skb = new SkbCt(this.conntrack);
   }
 
   /** iptables-restore: compile both tables (throws IptablesPlanError on a plan iptables would refuse). */
@@ -196,18 +133,13 @@ export class Netfilter implements PacketFilter {
     // what the packet carries in (INPUT, FORWARD, POSTROUTING: attached at PREROUTING/OUTPUT)
     const pre = hook === Hook.PREROUTING || hook === Hook.OUTPUT;
     const ctBefore = pre ? null : this.traceCt(slot);
-    const d = this.drops;
-    const counts = [d.tableFull, d.rawDrop, d.filterDrop, d.filterReject, d.natDrop, d.insertFailed];
+    const counts = dropCounts(this.drops);
     tr.hookStart(hook, slot, l3rel, inDev, outDev);
     const v = this.run(hook, slot, l3rel, inDev, outDev);
     // PREROUTING and OUTPUT attach the entry (a drop there lets it go: raw runs before conntrack)
     const ct = pre ? (v === Verdict.ACCEPT ? this.traceCt(slot) : null) : ctBefore;
     let why: string | null = null;
-    if (v === Verdict.DROP) {
-      const now = [d.tableFull, d.rawDrop, d.filterDrop, d.filterReject, d.natDrop, d.insertFailed];
-      const k = now.findIndex((n, i) => n !== counts[i]);
-      why = k >= 0 ? DROP_REASONS[k]! : 'dropped';
-    }
+    if (v === Verdict.DROP) why = dropReason(counts, this.drops);
     tr.hookEnd(hook, slot, l3rel, v, ct, why);
     return v;
   }
@@ -215,9 +147,9 @@ export class Netfilter implements PacketFilter {
   /** What conntrack holds for the packet in `slot`, for the trace; null where nothing is tracked. */
   private traceCt(slot: number): TraceCt | null {
     if (!this.tracking) return null;
-    if (!this.assocValid(slot)) return { state: 'INVALID', connection: null, reply: false };
-    const info = this.skbInfo[slot]!;
-    const c = this.describe(this.skbEntry[slot]!);
+    if (!this.skb.valid(slot)) return { state: 'INVALID', connection: null, reply: false };
+    const info = this.skb.info[slot]!;
+    const c = this.describe(this.skb.entry[slot]!);
     const state = info === IP_CT_NEW ? 'NEW' : info === IP_CT_RELATED || info === IP_CT_RELATED_REPLY ? 'RELATED' : 'ESTABLISHED';
     return { state, connection: `${c.proto} ${c.from} → ${c.to}`, reply: info >= IP_CT_ESTABLISHED_REPLY, snat: c.snat, dnat: c.dnat };
   }
@@ -226,7 +158,7 @@ export class Netfilter implements PacketFilter {
     const pool = this.engine.pool;
     const bytes = pool.bytes;
     const l3 = pool.base(slot) + l3rel;
-    if (slot >= this.skbEntry.length) this.growSlots(Math.max(slot + 1, pool.slots));
+    if (slot >= this.skb.entry.length) this.skb.grow(Math.max(slot + 1, pool.slots));
     // The raw table runs first at PREROUTING and OUTPUT, before conntrack (NF_IP_PRI_RAW).
     if ((hook === Hook.PREROUTING || hook === Hook.OUTPUT) && this.rawTable !== null && !this.rawHook(hook, slot, bytes, l3, inDev, outDev)) {
       return this.dropped(slot);
@@ -234,18 +166,18 @@ export class Netfilter implements PacketFilter {
     if (!this.tracking) {
       // No conntrack user in this namespace: only the filter table runs.
       if (hook === Hook.PREROUTING || hook === Hook.POSTROUTING) return Verdict.ACCEPT;
-      this.skbEntry[slot] = ASSOC_NONE;
-      this.skbFlags[slot] = 0;
+      this.skb.entry[slot] = ASSOC_NONE;
+      this.skb.flags[slot] = 0;
       return this.filterHook(hook, slot, bytes, l3, l3rel, inDev, outDev) ? Verdict.ACCEPT : Verdict.DROP;
     }
     switch (hook) {
       case Hook.PREROUTING: {
-        if ((this.skbFlags[slot]! & LOOPBACK_KEEP) !== 0 && inDev === 'lo' && this.assocValid(slot)) {
+        if ((this.skb.flags[slot]! & LOOPBACK_KEEP) !== 0 && inDev === 'lo' && this.skb.valid(slot)) {
           // Back in from lo with its entry still attached: nothing to look up.
-          this.skbFlags[slot] = 0;
+          this.skb.flags[slot] = 0;
         } else {
-          this.detach(slot);
-          this.skbFlags[slot] = 0;
+          this.skb.detach(slot);
+          this.skb.flags[slot] = 0;
           if (!this.conntrackIn(slot, bytes, l3)) return this.dropped(slot);
         }
         if (!this.natHook(Hook.PREROUTING, MANIP_DST, slot, bytes, l3, inDev, outDev)) return this.dropped(slot);
@@ -260,17 +192,17 @@ export class Netfilter implements PacketFilter {
         if (!this.filterHook(Hook.FORWARD, slot, bytes, l3, l3rel, inDev, outDev)) return this.dropped(slot);
         return Verdict.ACCEPT;
       case Hook.OUTPUT: {
-        this.detach(slot);
-        this.skbFlags[slot] = 0;
+        this.skb.detach(slot);
+        this.skb.flags[slot] = 0;
         const from = this.rejectFrom;
-        if (from >= 0 && from !== slot && this.assocValid(from)) {
+        if (from >= 0 && from !== slot && this.skb.valid(from)) {
           // nf_ct_attach: the answer belongs to the rejected packet's connection, as RELATED.
           this.rejectFrom = -1;
-          const info = this.skbInfo[from]!;
-          this.skbEntry[slot] = this.skbEntry[from]!;
-          this.skbGen[slot] = this.skbGen[from]!;
-          this.skbInfo[slot] = info >= IP_CT_ESTABLISHED_REPLY ? IP_CT_RELATED : IP_CT_RELATED_REPLY;
-          this.skbFlags[slot] = BORROWED;
+          const info = this.skb.info[from]!;
+          this.skb.entry[slot] = this.skb.entry[from]!;
+          this.skb.gen[slot] = this.skb.gen[from]!;
+          this.skb.info[slot] = info >= IP_CT_ESTABLISHED_REPLY ? IP_CT_RELATED : IP_CT_RELATED_REPLY;
+          this.skb.flags[slot] = BORROWED;
         } else if (!this.conntrackIn(slot, bytes, l3)) {
           return this.dropped(slot);
         }
@@ -288,81 +220,46 @@ export class Netfilter implements PacketFilter {
 
   // ---- per-slot association (skb->_nfct) ----------------------------------------------------------
 
-  private growSlots(n: number): void {
-    const e = new Int32Array(n).fill(ASSOC_NONE);
-    e.set(this.skbEntry);
-    const g = new Uint32Array(n);
-    g.set(this.skbGen);
-    const i = new Uint8Array(n).fill(IP_CT_NONE);
-    i.set(this.skbInfo);
-    const f = new Uint8Array(n);
-    f.set(this.skbFlags);
-    this.skbEntry = e;
-    this.skbGen = g;
-    this.skbInfo = i;
-    this.skbFlags = f;
-  }
-
-  private assocValid(slot: number): boolean {
-    const e = this.skbEntry[slot]!;
-    return e !== ASSOC_NONE && this.conntrack.isLive(e, this.skbGen[slot]!);
-  }
-
   /** The entry of the packet in `slot`, or -1 (untracked / INVALID). */
   entryOf(slot: number): number {
-    return this.assocValid(slot) ? this.skbEntry[slot]! : -1;
+    return this.skb.valid(slot) ? this.skb.entry[slot]! : -1;
   }
 
   /** ctinfo of the packet in `slot` (IP_CT_*). */
   ctinfoOf(slot: number): number {
-    return this.assocValid(slot) ? this.skbInfo[slot]! : IP_CT_NONE;
-  }
-
-  private attach(slot: number, e: number, info: number): void {
-    this.detach(slot);
-    this.skbEntry[slot] = e;
-    this.skbGen[slot] = this.conntrack.gen[e]!;
-    this.skbInfo[slot] = info;
-  }
-
-  /** The packet no longer holds its entry; an unconfirmed or killed one is given back. */
-  private detach(slot: number): void {
-    if ((this.skbFlags[slot]! & BORROWED) === 0 && this.assocValid(slot)) this.conntrack.packetGone(this.skbEntry[slot]!);
-    this.skbEntry[slot] = ASSOC_NONE;
-    this.skbInfo[slot] = IP_CT_NONE;
-    this.skbFlags[slot]! &= ~BORROWED;
+    return this.skb.valid(slot) ? this.skb.info[slot]! : IP_CT_NONE;
   }
 
   private dropped(slot: number): Verdict {
-    this.detach(slot);
-    this.skbFlags[slot] = 0;
+    this.skb.detach(slot);
+    this.skb.flags[slot] = 0;
     return Verdict.DROP;
   }
 
   private confirm(slot: number, keepForLoopback: boolean): Verdict {
-    if (!this.assocValid(slot) || (this.skbFlags[slot]! & BORROWED) !== 0) {
-      this.skbEntry[slot] = ASSOC_NONE;
-      this.skbFlags[slot] = 0;
+    if (!this.skb.valid(slot) || (this.skb.flags[slot]! & BORROWED) !== 0) {
+      this.skb.entry[slot] = ASSOC_NONE;
+      this.skb.flags[slot] = 0;
       return Verdict.ACCEPT;
     }
-    const e = this.skbEntry[slot]!;
+    const e = this.skb.entry[slot]!;
     // An entry confirmed already needs nothing (confirm would return true at once); not calling it
     // keeps the time, a double past 2^31 ns, from being boxed into a HeapNumber per packet.
     const unconfirmed = !this.conntrack.isConfirmed(e);
     if (unconfirmed && !this.conntrack.confirm(e, this.engine.now)) {
       this.drops.insertFailed++;
-      this.skbEntry[slot] = ASSOC_NONE;
-      this.skbFlags[slot] = 0;
+      this.skb.entry[slot] = ASSOC_NONE;
+      this.skb.flags[slot] = 0;
       return Verdict.DROP;
     }
     // Told once per connection: when this confirm really entered it in the table (an entry killed under
     // its packet, e.g. by the RST answering a SYN to a closed port, is released instead).
     if (unconfirmed && this.onConfirm !== null && this.conntrack.isConfirmed(e)) this.onConfirm(this.describe(e));
     if (keepForLoopback) {
-      this.skbFlags[slot] = LOOPBACK_KEEP;
+      this.skb.flags[slot] = LOOPBACK_KEEP;
       return Verdict.ACCEPT;
     }
-    this.detach(slot);
+    this.skb.detach(slot);
     return Verdict.ACCEPT;
   }
 
@@ -396,7 +293,7 @@ export class Netfilter implements PacketFilter {
   private conntrackIn(slot: number, b: Uint8Array, l3: number): boolean {
     const ct = this.conntrack;
     const now = this.engine.now;
-    this.detach(slot);
+    this.skb.detach(slot);
     const ihl = (b[l3]! & 0x0f) << 2;
     const total = (b[l3 + 2]! << 8) | b[l3 + 3]!;
     const proto = b[l3 + 9]!;
@@ -467,7 +364,7 @@ export class Netfilter implements PacketFilter {
       }
       if (dir === DIR_REPLY) ct.seenReply(e);
       if (info === IP_CT_NEW && (ct.status[e]! & IPS_SEEN_REPLY) !== 0) info = IP_CT_ESTABLISHED;
-      this.attach(slot, e, info);
+      this.skb.attach(slot, e, info);
       return true;
     }
 
@@ -496,7 +393,7 @@ export class Netfilter implements PacketFilter {
     } else {
       ct.genericPacket(e, now);
     }
-    this.attach(slot, e, IP_CT_NEW);
+    this.skb.attach(slot, e, IP_CT_NEW);
     return true;
   }
 
@@ -547,7 +444,7 @@ export class Netfilter implements PacketFilter {
       ct.stats.invalid++;
       return true;
     }
-    this.attach(slot, e, dir === DIR_REPLY ? IP_CT_RELATED_REPLY : IP_CT_RELATED);
+    this.skb.attach(slot, e, dir === DIR_REPLY ? IP_CT_RELATED_REPLY : IP_CT_RELATED);
     return true;
   }
 
@@ -555,11 +452,11 @@ export class Netfilter implements PacketFilter {
 
   /** nf_nat_ipv4_fn: false means drop. */
   private natHook(hook: Hook, manip: number, slot: number, b: Uint8Array, l3: number, inDev: string, outDev: string): boolean {
-    if (!this.assocValid(slot)) return true;
+    if (!this.skb.valid(slot)) return true;
     const ct = this.conntrack;
     const nat = this.nat;
-    const e = this.skbEntry[slot]!;
-    const info = this.skbInfo[slot]!;
+    const e = this.skb.entry[slot]!;
+    const info = this.skb.info[slot]!;
     const dir = info >= IP_CT_ESTABLISHED_REPLY ? DIR_REPLY : DIR_ORIGINAL;
     const now = this.engine.now;
     if ((info === IP_CT_RELATED || info === IP_CT_RELATED_REPLY) && b[l3 + 9] === PROTO_ICMP) {
@@ -689,10 +586,10 @@ export class Netfilter implements PacketFilter {
       f.dport = 0;
     }
     let bits = CT_INVALID;
-    if (this.assocValid(slot)) {
-      const info = this.skbInfo[slot]!;
+    if (this.skb.valid(slot)) {
+      const info = this.skb.info[slot]!;
       bits = info === IP_CT_NEW ? CT_NEW : info === IP_CT_RELATED || info === IP_CT_RELATED_REPLY ? CT_RELATED : CT_ESTABLISHED;
-      const st = this.conntrack.status[this.skbEntry[slot]!]!;
+      const st = this.conntrack.status[this.skb.entry[slot]!]!;
       if ((st & IPS_SRC_NAT) !== 0) bits |= CT_SNAT;
       if ((st & IPS_DST_NAT) !== 0) bits |= CT_DNAT;
     }
@@ -714,16 +611,7 @@ export class Netfilter implements PacketFilter {
 
   /** One line per non-zero drop reason, for the run summary. */
   dropSummary(): string[] {
-    const d = this.drops;
-    const out: string[] = [];
-    if (d.tableFull) out.push(`nf_conntrack: table full, dropping packet: ${d.tableFull}`);
-    if (d.rawDrop) out.push(`iptables raw DROP: ${d.rawDrop}`);
-    if (d.filterDrop) out.push(`iptables filter DROP: ${d.filterDrop}`);
-    if (d.filterReject) out.push(`iptables filter REJECT: ${d.filterReject}`);
-    if (d.natDrop) out.push(`nat dropped (no address for MASQUERADE/REDIRECT, or DROP in nat): ${d.natDrop}`);
-    if (d.insertFailed) out.push(`nf_conntrack: insert failed (tuple clash): ${d.insertFailed}`);
-    if (this.conntrack.stats.invalid) out.push(`nf_conntrack: invalid packets (passed untracked): ${this.conntrack.stats.invalid}`);
-    return out;
+    return dropSummaryLines(this.drops, this.conntrack.stats.invalid);
   }
 
   /** Packet counters of every rule, as `iptables -t TABLE -L -v` would show them: [table, chain, index, packets]. */
