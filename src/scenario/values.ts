@@ -159,16 +159,18 @@ export interface PortMapping {
   proto: 'tcp' | 'udp';
 }
 
-export function parsePortMapping(s: string): PortMapping | null {
-  let proto: 'tcp' | 'udp' = 'tcp';
-  let body = s;
+/** `BODY[/tcp|/udp]` as docker reads the protocol suffix of a `-p` value (tcp when absent); null for another. */
+function splitProto(s: string): { proto: 'tcp' | 'udp'; body: string } | null {
   const slash = s.indexOf('/');
-  if (slash >= 0) {
-    const p = s.slice(slash + 1);
-    if (p !== 'tcp' && p !== 'udp') return null;
-    proto = p;
-    body = s.slice(0, slash);
-  }
+  if (slash < 0) return { proto: 'tcp', body: s };
+  const p = s.slice(slash + 1);
+  return p === 'tcp' || p === 'udp' ? { proto: p, body: s.slice(0, slash) } : null;
+}
+
+export function parsePortMapping(s: string): PortMapping | null {
+  const split = splitProto(s);
+  if (split === null) return null;
+  const { proto, body } = split;
   const parts = body.split(':');
   let hostIp: string | null = null;
   if (parts.length === 3) {
@@ -290,15 +292,9 @@ function portOrRange(s: string): { first: number; last: number } | null {
 
 /** The mappings one `-p` value stands for, in port order; null when docker would refuse it. */
 export function parsePublish(s: string): PublishMapping[] | null {
-  let proto: 'tcp' | 'udp' = 'tcp';
-  let body = s;
-  const slash = s.indexOf('/');
-  if (slash >= 0) {
-    const p = s.slice(slash + 1);
-    if (p !== 'tcp' && p !== 'udp') return null;
-    proto = p;
-    body = s.slice(0, slash);
-  }
+  const split = splitProto(s);
+  if (split === null) return null;
+  const { proto, body } = split;
   const parts = body.split(':');
   let hostIp: string | null = null;
   let hostText = '';
