@@ -38,20 +38,9 @@ export interface WirePlan {
   netem?: NetemPlan;
 }
 
-/** An impaired link: netem's parameters (tc qdisc … netem; src/devices/netem.ts). */
-export interface NetemPlan {
-  latencyNs: number;
-  jitterNs: number;
-  /** Percentages 0-100. */
-  loss: number;
-  duplicate: number;
-  reorder: number;
-  corrupt: number;
-  /** Bits per second; 0: none. */
-  rateBps: number;
-  /** Queue length in packets (default 1000). */
-  limit: number;
-}
+/** An impaired link: netem's parameters (tc qdisc … netem), declared once in src/devices/netem.ts. */
+import type { NetemConfig as NetemPlan } from '../devices/netem.js';
+export type { NetemPlan };
 
 export type NamespaceRole = 'host' | 'container' | 'vm';
 

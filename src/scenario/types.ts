@@ -68,20 +68,9 @@ export interface WireSpec {
   where: Where;
 }
 
-/** netem's parameters (tc qdisc … netem), see src/devices/netem.ts. */
-export interface NetemSpec {
-  latencyNs: number;
-  jitterNs: number;
-  /** Percentages 0-100. */
-  loss: number;
-  duplicate: number;
-  reorder: number;
-  corrupt: number;
-  /** Bits per second; 0: none. */
-  rateBps: number;
-  /** Queue length in packets; default 1000 (netem's). */
-  limit: number;
-}
+/** An impaired link: netem's parameters (tc qdisc … netem), declared once in src/devices/netem.ts. */
+import type { NetemConfig as NetemSpec } from '../devices/netem.js';
+export type { NetemSpec };
 
 // ---- hosts ---------------------------------------------------------------------------------------
 
